@@ -1,0 +1,162 @@
+"""H, beta, E[y^2] against enumeration, Monte Carlo and the paper's closed forms."""
+
+import numpy as np
+import pytest
+import sympy as sp
+from oracles import enumerate_objective, monte_carlo_objective
+
+from symbolic.laws import N_SYMBOL, P_SYMBOL, ChainLaw, InitLaw, KernelLaw
+from symbolic.objective import Index, ObjectiveTerms
+from symbolic.solve import solve_numeric, solve_symbolic_pn
+
+p, n = P_SYMBOL, N_SYMBOL
+
+
+def exact_at(d, nval, law):
+    H, b, y = ObjectiveTerms(d, law).numeric(n=nval)
+    to = H.domain.to_sympy
+    return sp.Matrix(H.to_Matrix()).applyfunc(lambda v: v), sp.Matrix(b.to_Matrix()), to(y)
+
+
+@pytest.mark.parametrize("d,nval", [(1, 1), (1, 2), (2, 1), (2, 2)])
+def test_enumeration_uniform_iid(d, nval):
+    pv = sp.Rational(1, 3)
+    He, be, ye = enumerate_objective(d, nval, pv)
+    H, b, y = exact_at(d, nval, ChainLaw.default(pv))
+    assert (H - He).is_zero_matrix
+    assert (b - be).is_zero_matrix
+    assert y == ye
+
+
+def test_enumeration_symbolic_p_d1():
+    He, be, ye = enumerate_objective(1, 2, p)
+    H, b, y = ObjectiveTerms(1).symbolic(n=2)
+    assert (H - He).applyfunc(sp.expand).is_zero_matrix
+    assert (b - be).applyfunc(sp.expand).is_zero_matrix
+    assert sp.expand(y - ye) == 0
+
+
+def test_enumeration_beta_prior():
+    pv = sp.Rational(2, 5)
+    He, be, ye = enumerate_objective(2, 1, pv, prior=("beta", 2, 3, 1, 2))
+    H, b, y = exact_at(2, 1, ChainLaw(InitLaw.iid(pv), KernelLaw.beta(2, 3, 1, 2)))
+    assert (H - He).is_zero_matrix and (b - be).is_zero_matrix and y == ye
+
+
+def test_enumeration_fixed_kernel():
+    pv = sp.Rational(1, 2)
+    He, be, ye = enumerate_objective(2, 2, pv, prior=("fixed", sp.Rational(1, 5), sp.Rational(2, 3)))
+    H, b, y = exact_at(2, 2, ChainLaw(InitLaw.iid(pv), KernelLaw.fixed("1/5", "2/3")))
+    assert (H - He).is_zero_matrix and (b - be).is_zero_matrix and y == ye
+
+
+def test_enumeration_correlated_example_c5_and_moments():
+    pv = sp.Rational(1, 3)
+    pi0, pi1 = pv**2, (1 - pv) ** 2
+    He, be, ye = enumerate_objective(2, 2, pv, init=("qc", pi0, pi1))
+    H, b, y = exact_at(2, 2, ChainLaw(InitLaw.example_c5(pv), KernelLaw.uniform()))
+    assert (H - He).is_zero_matrix and (b - be).is_zero_matrix and y == ye
+    # the same law given by its moments (context marginal p_c differs from p here)
+    pc = (1 - pv) * pi0 + pv * pi1
+    law = InitLaw.correlated(pv, pv * pi1, (1 - pv) * pi0**2 + pv * pi1**2, pv * pi1**2, p_c=pc)
+    H2, b2, y2 = exact_at(2, 2, ChainLaw(law, KernelLaw.uniform()))
+    assert (H2 - He).is_zero_matrix and (b2 - be).is_zero_matrix
+
+
+def test_example_c5_context_marginal_is_not_p():
+    """SPEC §1 says every initial state is Bernoulli(p); Example C.5's are not (evidence)."""
+    law = InitLaw.example_c5()
+    assert sp.expand(law.joint_moment(0, 1, 0) - p) != 0
+    assert sp.expand(law.joint_moment(0, 1, 0) - p * (1 - p)) == 0
+    assert sp.expand(law.joint_moment(1, 1, 0) - (p - 2 * p**2 + p**3)) == 0  # c1 / n
+
+
+@pytest.mark.parametrize("d,nval,num", [(2, 3, 200_000), (3, 2, 200_000)])
+def test_monte_carlo(d, nval, num):
+    pv = 0.4
+    mH, seH, mb, seb = monte_carlo_objective(d, nval, pv, num, seed=d)
+    H, b, _ = exact_at(d, nval, ChainLaw.default(sp.Rational(2, 5)))
+    Hf = np.array(H.tolist(), dtype=float)
+    bf = np.array(b.tolist(), dtype=float)[:, 0]
+    # 5 standard errors per entry (plus 1e-4 for entries that are rare); with
+    # ~900 entries a 5-sigma miss under the null has probability < 1e-3
+    assert np.all(np.abs(mH - Hf) <= 5 * seH + 1e-4), np.max(np.abs(mH - Hf) / (seH + 1e-12))
+    assert np.all(np.abs(mb - bf) <= 5 * seb + 1e-4)
+
+
+def test_closed_forms_theorem_3_3():
+    H, b, y = ObjectiveTerms(1).symbolic()
+    expected_beta = [p**2 / 2, p**2 / 3, p**2 / 12 + p / 4]
+    assert all(sp.simplify(b[i] - expected_beta[i]) == 0 for i in range(3))
+    H11 = p**2 * (1 + (n - 1) * p) / n
+    expected = {
+        (0, 0): H11, (0, 1): H11 / 2, (0, 2): p**2 / 2,
+        (1, 1): p**2 * (3 + 2 * (n - 1) * p) / (6 * n),
+        (1, 2): p**2 * (3 * (n + 1) + (n - 1) * p) / (12 * n),
+        (2, 2): p * (2 * n + 1 - (n - 1) * p * (1 - p)) / (6 * n),
+    }
+    for (i, j), v in expected.items():
+        assert sp.simplify(H[i, j] - v) == 0
+        assert sp.simplify(H[j, i] - v) == 0
+
+
+def test_closed_form_points():
+    s5 = solve_numeric(ObjectiveTerms(1), p="1/2", n=5)
+    assert s5.X_star == [sp.Rational(1, 6), sp.Rational(1, 2), sp.Rational(1, 2)]
+    assert s5.f_tilde_star == sp.Rational(35, 96)
+    s10 = solve_numeric(ObjectiveTerms(1), p="1/2", n=10)
+    assert s10.X_star == [sp.Rational(4, 57), sp.Rational(52, 57), sp.Rational(8, 19)]
+
+
+@pytest.mark.parametrize("d", [1, 2])
+def test_symbolic_x_star_matches_exact_points(d):
+    T = ObjectiveTerms(d)
+    sol = solve_symbolic_pn(T, p)
+    for pv, nv in [(sp.Rational(1, 2), 5), (sp.Rational(1, 7), 3), (sp.Rational(5, 6), 12)]:
+        ex = solve_numeric(T, p=pv, n=nv)
+        got = [x.subs({p: pv, n: nv}) for x in sol.X_star]
+        assert got == ex.X_star
+        assert sol.f_tilde_star.subs({p: pv, n: nv}) == ex.f_tilde_star
+        # X* solves H X = beta (checked with SymPy's own matrix product)
+        Hm = sp.Matrix(ex.H.to_Matrix())
+        assert Hm * sp.Matrix(ex.X_star) == sp.Matrix(ex.beta)
+
+
+def test_product_form_differs_for_random_kernel_and_agrees_for_fixed():
+    pv = sp.Rational(1, 2)
+    for d in (2, 3):
+        exact = ObjectiveTerms(d, ChainLaw.default(pv)).numeric(n=4)[0]
+        prod = ObjectiveTerms(d, ChainLaw.default(pv), product_form=True).numeric(n=4)[0]
+        assert exact != prod
+    # d = 1: x_q = s_1 does not depend on K, so the forms agree
+    e1 = ObjectiveTerms(1, ChainLaw.default(pv)).numeric(n=4)[0]
+    p1 = ObjectiveTerms(1, ChainLaw.default(pv), product_form=True).numeric(n=4)[0]
+    assert e1 == p1
+    fixed = ChainLaw(InitLaw.iid(pv), KernelLaw.fixed("1/3", "1/4"))
+    for d in (2, 3):
+        assert ObjectiveTerms(d, fixed).numeric(n=4)[0] == ObjectiveTerms(d, fixed, product_form=True).numeric(n=4)[0]
+
+
+def test_product_form_against_enumeration_of_separate_expectations():
+    """Product form = E[x_qi x_qj] * E[G G] with each factor enumerated independently."""
+    pv = sp.Rational(1, 3)
+    d, nval = 2, 2
+    He, _, _ = enumerate_objective(d, nval, pv)
+    # E[x_qi x_qj]: enumerate one chain; E[G G]: from He with the query fixed to ones
+    prod = ObjectiveTerms(d, ChainLaw.default(pv), product_form=True).numeric(n=nval)[0]
+    P = sp.Matrix(prod.to_Matrix())
+    idx = Index(d)
+    m = idx.m
+    # block (1,1) of the product form is E[x_q1^2] E[G G]; E[x_q1] = p for the first state
+    block = P[:m, :m] / pv
+    # enumerate E[G G] directly (context chains only)
+    Hc, _, _ = enumerate_objective(d, nval, pv)
+    # E[x_q1 G G] = E_K[E[x_q1] E[G G | K]] = p E[G G] because x_q1 = s_1 is K-free
+    assert (Hc[:m, :m] / pv - block).is_zero_matrix
+
+
+def test_index_order():
+    idx = Index(2)
+    assert idx.pairs == [(1, 1), (1, 2), (1, 3), (2, 2), (2, 3), (3, 3)]
+    assert idx.index[6] == [2, 1, 1]
+    assert idx.r(2, 2, 3) == 6 + 5

@@ -1,0 +1,1 @@
+"""Paper-figure experiments (``markov-icl experiment NAME``); see :mod:`derivations.registry`."""

@@ -147,7 +147,7 @@ def solve_symbolic_pn(terms: ObjectiveTerms, p_symbol, n_value=None) -> Solution
             if D == 0:
                 raise MarkovICLError(f"H is singular at p={pv}, n={nv}; no unique X*")
             # X = (nH)^{-1} (n b)
-            x = nH.solve(b * flint.fmpq(nv))
+            x = nH.solve(b * flint.fmpq(int(nv)))
             DX = [D * x[i, 0] for i in range(dm)]
             f = y - sum((b[i, 0] * x[i, 0] for i in range(dm)), flint.fmpq(0))
             row.append([D] + DX + [D * f])
@@ -173,13 +173,8 @@ def solve_symbolic_pn(terms: ObjectiveTerms, p_symbol, n_value=None) -> Solution
     outs = [_reduce(num, Dpoly, ps_sym, nsym if sym_n else None) for num in polys[1:]]
     X = outs[:-1]
     f = outs[-1]
-    pval = p_symbol if p_symbol is not None else terms.law.p
-    nval = nsym if sym_n else n_value
-    Hs, bs, ey2 = terms.symbolic(nsym)
-    sub = {nsym: nval}
-    beta = [sp.factor(v.subs(sub)) for v in bs]
-    del pval
-    return Solution(X, f, beta, sp.factor(ey2), Hs.subs(sub) if not sym_n else Hs)
+    Hs, bs, ey2 = terms.symbolic(nsym if sym_n else sp.Integer(n_value))
+    return Solution(X, f, [sp.factor(v) for v in bs], sp.factor(ey2), Hs)
 
 
 _CTX = flint.fmpq_mpoly_ctx.get(("p", "n"), "lex")

@@ -160,3 +160,42 @@ def test_index_order():
     assert idx.pairs == [(1, 1), (1, 2), (1, 3), (2, 2), (2, 3), (3, 3)]
     assert idx.index[6] == [2, 1, 1]
     assert idx.r(2, 2, 3) == 6 + 5
+
+
+@pytest.mark.parametrize("pv,nv", [(None, 5), (sp.Rational(1, 2), None)])
+def test_symbolic_in_one_variable(pv, nv):
+    """X* symbolic in p alone (n fixed) or in n alone (p fixed) agrees with exact points."""
+    law = ChainLaw.default(pv)
+    T = ObjectiveTerms(2, law)
+    sol = solve_symbolic_pn(T, p if pv is None else None, nv)
+    for val in (sp.Rational(1, 3), 7):
+        if pv is None and val == 7:
+            continue
+        if nv is None and val != 7:
+            continue
+        pp, nn = (val, nv) if pv is None else (pv, val)
+        ex = solve_numeric(ObjectiveTerms(2, ChainLaw.default(pp)), n=nn)
+        sub = {p: pp, n: nn}
+        assert [x.subs(sub) for x in sol.X_star] == ex.X_star
+        assert sol.f_tilde_star.subs(sub) == ex.f_tilde_star
+
+
+def test_symbolic_kernel_and_correlation_parameters():
+    """Beta-prior and correlation parameters may stay symbols (generic fraction-field solve)."""
+    from symbolic.solve import solve_generic
+
+    al = sp.Symbol("alpha", positive=True)
+    T = ObjectiveTerms(1, ChainLaw(InitLaw.iid("1/2"), KernelLaw.beta(al, 1, 1, 1)))
+    sol = solve_generic(T, 5)
+    # Beta(1, 1) is the uniform prior: SPEC §5's point
+    assert [x.subs(al, 1) for x in sol.X_star] == [sp.Rational(1, 6), sp.Rational(1, 2), sp.Rational(1, 2)]
+    m1, m2, m3 = sp.symbols("m1 m2 m3")
+    Tc = ObjectiveTerms(1, ChainLaw(InitLaw.correlated(None, m1, m2, m3), KernelLaw.uniform()))
+    H, b, _ = Tc.symbolic()
+    # H11 = E[s_q G_11^2] = m_cq / n + (1 - 1/n) m_ccq, beta_1 = E[s_q s_q2 G_11] = m_cq / 2
+    assert sp.simplify(H[0, 0] - (m1 / n + (1 - 1 / n) * m3)) == 0
+    assert sp.simplify(b[0] - m1 / 2) == 0
+    # with the i.i.d. moments it reduces to the i.i.d. objective
+    Hi, bi, _ = ObjectiveTerms(1).symbolic()
+    sub = {m1: p**2, m2: p**2, m3: p**3}
+    assert (H.subs(sub) - Hi).applyfunc(sp.simplify).is_zero_matrix

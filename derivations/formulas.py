@@ -1,0 +1,201 @@
+"""Importable formulas: lambdified closed forms and the numeric reference functions.
+
+* d = 1 (Theorem 3.3): :func:`x_star`, :func:`f_tilde_star`, :func:`H`, :func:`beta`,
+  :func:`E_y2` lambdify the *exact* rational functions of (p, n) derived by
+  :func:`symbolic.solve.solve_symbolic_pn` (``sympy.lambdify``, NumPy or Torch).
+* any d: :func:`objective` wraps :func:`symbolic.export.objective_functions` (batched,
+  differentiable in Torch through ``torch.linalg.solve``).
+* :func:`lsa_prediction` and :func:`loss_estimate` are plain-Python reference versions of
+  the one-layer LSA prediction ``yhat = b^T G A x_q`` (SPEC §2) and of the Monte Carlo
+  estimator of ``f = E[(yhat - y_q)^2]``; the documents render them with latexify-py from
+  this source (:func:`function_latex`).
+
+Every callable takes ``(p, n)`` that broadcast against each other and returns float64
+arrays / tensors whose matrix axes come last.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+
+import numpy as np
+import sympy as sp
+
+from derivations import cache
+from symbolic.errors import MarkovICLError
+from symbolic.export import BACKENDS, ObjectiveFunctions, objective_functions
+from symbolic.laws import N_SYMBOL, P_SYMBOL, ChainLaw
+from symbolic.objective import ObjectiveTerms
+from symbolic.solve import solve_symbolic_pn
+
+# ---------------------------------------------------------------------------------------
+# reference functions (rendered with latexify-py)
+
+
+def lsa_prediction(b, G, A, x_q, d):
+    """One-layer LSA prediction ``yhat = b^T G A x_q`` (SPEC §2), written as plain sums.
+
+    Args:
+        b: the last row of P restricted to its first d + 1 entries (length d + 1).
+        G: ``(1/n) sum_i z_i z_i^T`` ((d + 1) x (d + 1), nested sequences or an array).
+        A: the first d columns of Q ((d + 1) x d).
+        x_q: the query's input (length d).
+        d: the chain input length.
+    """
+    return sum(b[u] * G[u][v] * A[v][j] * x_q[j] for u in range(d + 1) for v in range(d + 1) for j in range(d))
+
+
+def loss_estimate(y_hat, y_q, B):
+    """Monte Carlo estimator of ``f = E[(yhat - y_q)^2]`` over B sampled prompts (SPEC §2)."""
+    return sum((y_hat[i] - y_q[i]) ** 2 for i in range(B)) / B
+
+
+_LATEX_FIXES = {
+    r"\mathrm{x\_q}": "{x_{q}}",
+    r"\mathrm{y\_q}": "{y_{q}}",
+    r"\mathrm{y\_hat}": r"\hat{y}",
+    r"\mathrm{lsa\_prediction}": r"\hat{y}",
+    r"\mathrm{loss\_estimate}": r"\hat{f}",
+}
+
+
+def function_latex(fn: Callable) -> str:
+    """LaTeX of a Python function from its source, by latexify-py (names tidied)."""
+    import latexify
+
+    text = str(latexify.get_latex(fn, use_math_symbols=True))
+    for old, new in _LATEX_FIXES.items():
+        text = text.replace(old, new)
+    return text
+
+
+# ---------------------------------------------------------------------------------------
+# exact d = 1 closed forms (Theorem 3.3)
+
+
+def _exact_d1_compute() -> dict:
+    terms = ObjectiveTerms(1, ChainLaw.default())
+    sol = solve_symbolic_pn(terms, P_SYMBOL)
+    H, beta, ey2 = terms.symbolic(N_SYMBOL, factor=True)
+    return {
+        "H": sp.ImmutableMatrix(H),
+        "beta": [sp.factor(b) for b in beta],
+        "E_y2": sp.factor(ey2),
+        "X_star": [sp.factor(x) for x in sol.X_star],
+        "f_tilde_star": sp.factor(sol.f_tilde_star),
+        "index": terms.idx.index,
+    }
+
+
+@lru_cache(maxsize=1)
+def exact_d1() -> dict:
+    """Exact d = 1 objective in (p, n): ``H``, ``beta``, ``E_y2``, ``X_star``, ``f_tilde_star``.
+
+    SymPy rational functions of the symbols :data:`symbolic.laws.P_SYMBOL` and
+    :data:`symbolic.laws.N_SYMBOL` (uniform kernel prior, i.i.d. Bernoulli(p) states);
+    cached on disk (:mod:`derivations.cache`).
+    """
+    return cache.cached("exact-d1", _exact_d1_compute)
+
+
+def _check_backend(backend: str) -> None:
+    if backend not in BACKENDS:
+        raise MarkovICLError(f"unknown backend {backend!r}; allowed: {', '.join(BACKENDS)}")
+
+
+def lambdify_entries(exprs: list[sp.Expr], shape: tuple[int, ...], backend: str = "numpy") -> Callable:
+    """A vectorised float64 callable ``(p, n) -> array of batch + shape`` from SymPy entries.
+
+    Each entry is ``sympy.lambdify``'d with ``modules=backend``; constant entries are
+    broadcast to the batch shape so that the output is always a dense array / tensor.
+    """
+    _check_backend(backend)
+    fn = sp.lambdify((P_SYMBOL, N_SYMBOL), list(exprs), modules=backend)
+    if backend == "numpy":
+        def call(p, n):
+            pv, nv = np.broadcast_arrays(np.asarray(p, dtype=np.float64), np.asarray(n, dtype=np.float64))
+            vals = [np.asarray(v, dtype=np.float64) + np.zeros_like(pv) for v in fn(pv, nv)]
+            return np.stack(vals, -1).reshape(pv.shape + tuple(shape))
+    else:
+        import torch
+
+        def call(p, n):
+            pv = torch.as_tensor(p, dtype=torch.float64)
+            nv = torch.as_tensor(n, dtype=torch.float64)
+            pv, nv = torch.broadcast_tensors(pv, nv)
+            vals = [v if isinstance(v, torch.Tensor) else torch.as_tensor(float(v), dtype=torch.float64)
+                    for v in fn(pv, nv)]
+            vals = [v + torch.zeros_like(pv) for v in vals]
+            return torch.stack(vals, -1).reshape(tuple(pv.shape) + tuple(shape))
+    return call
+
+
+def x_star(backend: str = "numpy") -> Callable:
+    """``X*(p, n) = H^{-1} beta`` of Theorem 3.3 (d = 1), exact closed form lambdified; shape (..., 3)."""
+    return lambdify_entries(exact_d1()["X_star"], (3,), backend)
+
+
+def f_tilde_star(backend: str = "numpy") -> Callable:
+    """``f~*(p, n) = E[y^2] - beta^T X*`` of Theorem 3.3 (d = 1), lambdified; shape (...)."""
+    f = lambdify_entries([exact_d1()["f_tilde_star"]], (), backend)
+    return f
+
+
+def H(backend: str = "numpy") -> Callable:
+    """``H(p, n) = E[(x_q kron g)(x_q kron g)^T]`` for d = 1 (SPEC §5), lambdified; shape (..., 3, 3)."""
+    return lambdify_entries(list(exact_d1()["H"]), (3, 3), backend)
+
+
+def beta(backend: str = "numpy") -> Callable:
+    """``beta(p, n) = E[y_q (x_q kron g)]`` for d = 1 (SPEC §5; independent of n), shape (..., 3)."""
+    return lambdify_entries(exact_d1()["beta"], (3,), backend)
+
+
+def E_y2(backend: str = "numpy") -> Callable:
+    """``E[y^2](p, n) = P(y_q = 1)`` for d = 1 (independent of n), shape (...)."""
+    return lambdify_entries([exact_d1()["E_y2"]], (), backend)
+
+
+# ---------------------------------------------------------------------------------------
+# any d
+
+
+@lru_cache(maxsize=32)
+def _objective_default(d: int, backend: str, product_form: bool) -> ObjectiveFunctions:
+    return objective_functions(d, ChainLaw.default(), backend=backend, product_form=product_form)
+
+
+def objective(d: int, backend: str = "numpy", law: ChainLaw | None = None,
+              product_form: bool = False) -> ObjectiveFunctions:
+    """The enlarged-space objective of SPEC §3 for any d as float callables of (p, n).
+
+    Returns :class:`symbolic.export.ObjectiveFunctions` with ``H``, ``beta``, ``E_y2``,
+    ``X_star``, ``f_tilde_star`` (batched; Torch ones differentiable) and the index order.
+    ``product_form=True`` gives the paper's Lemma 3.2 product form of H (SPEC §4).
+
+    Raises:
+        MarkovICLError: bad d, unknown backend, or a law with free symbols other than p.
+    """
+    _check_backend(backend)
+    if law is None:
+        return _objective_default(d, backend, product_form)
+    return objective_functions(d, law, backend=backend, product_form=product_form)
+
+
+def loss_along(fns: ObjectiveFunctions, p: float, n: float, coord: int, values: np.ndarray) -> np.ndarray:
+    """``f~(X* + (t - X*_k) e_k)`` for t in ``values``: the loss along coordinate k (paper's Fig. 10)."""
+    Hm = np.asarray(fns.H(p, n), dtype=float)
+    bv = np.asarray(fns.beta(p, n), dtype=float)
+    ey2 = float(fns.E_y2(p, n))
+    xs = np.asarray(fns.X_star(p, n), dtype=float)
+    out = []
+    for t in np.asarray(values, dtype=float):
+        X = xs.copy()
+        X[coord] = t
+        out.append(ey2 - 2 * bv @ X + X @ Hm @ X)
+    return np.asarray(out)
+
+
+__all__ = ["lsa_prediction", "loss_estimate", "function_latex", "exact_d1", "lambdify_entries", "x_star",
+           "f_tilde_star", "H", "beta", "E_y2", "objective", "loss_along"]

@@ -1,0 +1,122 @@
+"""Unbiased Monte Carlo estimators with standard errors (SPEC §3).
+
+Over i.i.d. prompts from :func:`numeric.prompts.sample_prompts`, with
+``psi = x_q (kron) g`` (:func:`numeric.prompts.enlarged_features`):
+
+    H      = E[psi psi^T],   beta = E[y_q psi],   E[y^2] = E[y_q^2],
+    f(model) = E[(yhat - y_q)^2].
+
+Each estimate is the sample mean over ``samples`` prompts (unbiased), and its standard
+error is the sample standard deviation over sqrt(samples). Prompts are drawn in chunks so
+memory stays bounded; a seed fixes the result bit-for-bit on CPU.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from numeric.prompts import enlarged_features, make_generator, sample_prompts
+from symbolic.errors import MarkovICLError
+from symbolic.laws import ChainLaw
+
+
+@dataclass
+class Estimate:
+    """A Monte Carlo mean and its standard error (same shape), over ``samples`` prompts."""
+
+    mean: torch.Tensor
+    stderr: torch.Tensor
+    samples: int
+
+    def z_scores(self, exact) -> torch.Tensor:
+        """``(mean - exact) / stderr`` elementwise (entries with zero stderr must match exactly)."""
+        exact = torch.as_tensor(exact, dtype=self.mean.dtype)
+        diff = self.mean - exact
+        safe = torch.where(self.stderr > 0, self.stderr, torch.ones_like(self.stderr))
+        return torch.where(self.stderr > 0, diff / safe, torch.where(diff.abs() > 1e-12, torch.inf, 0.0))
+
+
+@dataclass
+class ObjectiveEstimate:
+    """Monte Carlo estimates of ``H``, ``beta`` and ``E[y^2]`` (SPEC §3)."""
+
+    H: Estimate
+    beta: Estimate
+    E_y2: Estimate
+
+
+class _Moments:
+    """Running sums of x and x^2 for a mean and a standard error."""
+
+    def __init__(self):
+        self.s1 = None
+        self.s2 = None
+        self.count = 0
+
+    def add(self, x: torch.Tensor) -> None:
+        s1, s2 = x.sum(0), (x * x).sum(0)
+        self.s1 = s1 if self.s1 is None else self.s1 + s1
+        self.s2 = s2 if self.s2 is None else self.s2 + s2
+        self.count += x.shape[0]
+
+    def estimate(self) -> Estimate:
+        N = self.count
+        mean = self.s1 / N
+        var = (self.s2 - N * mean * mean).clamp_min(0) / max(N - 1, 1)
+        return Estimate(mean, (var / N).sqrt(), N)
+
+
+def _chunks(samples: int, chunk: int):
+    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 2:
+        raise MarkovICLError(f"samples must be an integer >= 2, got {samples!r}")
+    while samples > 0:
+        k = min(chunk, samples)
+        yield k
+        samples -= k
+
+
+def estimate_objective(law: ChainLaw, d: int, n: int, samples: int, *, seed: int | None = 0,
+                       generator: torch.Generator | None = None, chunk: int = 20000) -> ObjectiveEstimate:
+    """Unbiased estimates of ``H = E[psi psi^T]``, ``beta = E[y_q psi]``, ``E[y^2]`` (SPEC §3).
+
+    Returns an :class:`ObjectiveEstimate`; ``H.mean`` is ``(dm, dm)``, ``beta.mean`` ``(dm,)``.
+    """
+    gen = make_generator(generator, seed)
+    dm = d * (d + 1) * (d + 2) // 2
+    chunk = max(256, min(chunk, 4_000_000 // (dm * dm)))  # bound the (chunk, dm, dm) buffer
+    mh, mb, my = _Moments(), _Moments(), _Moments()
+    for k in _chunks(samples, chunk):
+        pb = sample_prompts(law, d, n, k, generator=gen)
+        psi = enlarged_features(pb.Z0)
+        mh.add(psi.unsqueeze(2) * psi.unsqueeze(1))
+        mb.add(pb.y.unsqueeze(1) * psi)
+        my.add(pb.y * pb.y)
+    return ObjectiveEstimate(mh.estimate(), mb.estimate(), my.estimate())
+
+
+@torch.no_grad()
+def estimate_loss(model: nn.Module, law: ChainLaw, d: int, n: int, samples: int, *, seed: int | None = 0,
+                  generator: torch.Generator | None = None, chunk: int = 20000) -> Estimate:
+    """Unbiased estimate of a model's population loss ``f = E[(yhat - y_q)^2]`` (SPEC §2)."""
+    gen = make_generator(generator, seed)
+    m = _Moments()
+    dtype = next(model.parameters()).dtype
+    for k in _chunks(samples, chunk):
+        pb = sample_prompts(law, d, n, k, generator=gen, dtype=dtype)
+        m.add((model(pb.Z0) - pb.y) ** 2)
+    return m.estimate()
+
+
+def mean_and_stderr(values: torch.Tensor) -> tuple[float, float]:
+    """The mean of a 1-d sample and its standard error ``std / sqrt(N)``."""
+    N = values.numel()
+    if N < 2:
+        raise MarkovICLError("need at least two samples for a standard error")
+    return float(values.mean()), float(values.std(unbiased=True)) / math.sqrt(N)
+
+
+__all__ = ["Estimate", "ObjectiveEstimate", "estimate_objective", "estimate_loss", "mean_and_stderr"]

@@ -1,0 +1,118 @@
+"""Sampling S-state Markov-chain prompts (SPEC §8, Lemma C.8) and their enlarged-space moments.
+
+Per prompt: every row of the kernel ``K`` is drawn ``Dirichlet(alpha 1)`` independently,
+the ``n + 1`` initial states are i.i.d. uniform on ``{0, ..., S-1}``, and every chain of
+the prompt moves with that ``K``. States are used as numbers. The result has the shape
+of :class:`numeric.prompts.PromptBatch` (``Z0 (B, d+1, n+1)``, ``y (B,)``,
+``chains (B, n+1, d+1)``, ``kernel (B, S, S)``), so the LSA models and the training loop
+accept it unchanged.
+
+Randomness: one NumPy ``Generator`` (PCG64) seeded from ``seed``, or from one draw of a
+given ``torch.Generator``; results are reproducible bit-for-bit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from numeric.prompts import PromptBatch
+from symbolic.errors import MarkovICLError
+
+
+def _check(name: str, value, lo: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < lo:
+        raise MarkovICLError(f"{name} must be an integer >= {lo}, got {value!r}")
+    return value
+
+
+def _rng(generator: torch.Generator | None, seed: int | None) -> np.random.Generator:
+    if generator is not None and seed is not None:
+        raise MarkovICLError("give either a generator or a seed, not both")
+    if generator is not None:
+        return np.random.default_rng(int(torch.randint(0, 2**62, (1,), generator=generator).item()))
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise MarkovICLError(f"seed must be an integer, got {seed!r}")
+    return np.random.default_rng(seed)
+
+
+def sample_multistate(S: int, d: int, n: int, batch: int, *, alpha: float = 1.0,
+                      generator: torch.Generator | None = None, seed: int | None = None,
+                      dtype: torch.dtype = torch.float64) -> PromptBatch:
+    """Draw ``batch`` prompts of ``n`` context chains and one query chain on S states (SPEC §8).
+
+    Args:
+        S: number of states (>= 2); states are the numbers ``0..S-1``.
+        d, n, batch: chain input length (>= 1), context chains (>= 1), prompts (>= 1).
+        alpha: Dirichlet concentration of every kernel row (> 0).
+        generator, seed: the random stream (one of them; neither: fresh entropy).
+
+    Returns:
+        A :class:`PromptBatch`; ``kernel`` holds the ``(B, S, S)`` transition matrices.
+    """
+    _check("S", S, 2)
+    _check("d", d, 1)
+    _check("n", n, 1)
+    _check("batch", batch, 1)
+    if not float(alpha) > 0:
+        raise MarkovICLError(f"Dirichlet alpha must be > 0, got {alpha}")
+    rng = _rng(generator, seed)
+    K = rng.dirichlet(np.full(S, float(alpha)), size=(batch, S))  # (B, S, S), rows sum to 1
+    cdf = np.cumsum(K, axis=-1)
+    cdf[..., -1] = np.inf  # the last state takes any rounding remainder
+    s = rng.integers(0, S, size=(batch, n + 1))
+    states = [s]
+    u = rng.random((d, batch, n + 1))
+    b_idx = np.arange(batch)[:, None]
+    for t in range(d):
+        rows = cdf[b_idx, s]  # (B, n+1, S): the cdf of the row of the current state
+        s = (u[t][..., None] >= rows).sum(-1)
+        states.append(s)
+    chains = torch.as_tensor(np.stack(states, -1), dtype=dtype)  # (B, n+1, d+1)
+    Z0 = chains.transpose(1, 2).contiguous()
+    y = Z0[:, d, n].clone()
+    Z0[:, d, n] = 0
+    return PromptBatch(Z0=Z0, y=y, chains=chains, kernel=torch.as_tensor(K, dtype=dtype))
+
+
+def features(Z0: torch.Tensor) -> torch.Tensor:
+    """``x_q (kron) g`` in the SPEC §3 order (``r = (j-1) m + pos(u, v)``), shape ``(B, d m)``."""
+    D = Z0.shape[1]
+    d, n = D - 1, Z0.shape[2] - 1
+    ctx = Z0[..., :n]
+    G = torch.einsum("bik,bjk->bij", ctx, ctx) / n
+    iu, iv = torch.triu_indices(D, D)
+    g = G[:, iu, iv]
+    xq = Z0[:, :d, -1]
+    return (xq.unsqueeze(-1) * g.unsqueeze(1)).reshape(Z0.shape[0], -1)
+
+
+def monte_carlo_moments(S: int, d: int, n: int, samples: int, *, alpha: float = 1.0, seed: int = 0,
+                        chunk: int = 100_000) -> dict[str, np.ndarray]:
+    """Monte Carlo means and standard errors of ``H``, ``h`` and ``E[y^2]`` (Lemma C.8).
+
+    Returns:
+        ``{"H", "H_se", "h", "h_se", "E_y2", "E_y2_se"}`` as float arrays.
+    """
+    rng_seed = np.random.SeedSequence(seed)
+    sums: dict[str, np.ndarray] = {}
+    done = 0
+    for child in rng_seed.spawn((samples + chunk - 1) // chunk):
+        B = min(chunk, samples - done)
+        pb = sample_multistate(S, d, n, B, alpha=alpha, seed=int(child.generate_state(1)[0]))
+        phi = features(pb.Z0).numpy()
+        y = pb.y.numpy()
+        vals = {"H": phi[:, :, None] * phi[:, None, :], "h": y[:, None] * phi, "E_y2": y**2}
+        for k, v in vals.items():
+            sums[k] = sums.get(k, 0) + v.sum(0)
+            sums[k + "2"] = sums.get(k + "2", 0) + (v**2).sum(0)
+        done += B
+    out = {}
+    for k in ("H", "h", "E_y2"):
+        mean = sums[k] / samples
+        out[k] = mean
+        out[k + "_se"] = np.sqrt(np.maximum(sums[k + "2"] / samples - mean**2, 0) / samples)
+    return out
+
+
+__all__ = ["sample_multistate", "features", "monte_carlo_moments"]

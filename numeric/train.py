@@ -1,0 +1,133 @@
+"""Training LSA models on sampled Markov prompts (SPEC §2 loss, no factor 1/2).
+
+Each step minimises the empirical loss ``(1/B) sum_b (yhat_b - y_{q,b})^2`` over a batch
+of prompts, with Adam or SGD. Prompts are fresh every step (``online=True``, a stochastic
+gradient of the population loss ``f``) or drawn from one fixed dataset (``online=False``,
+the paper's setting of ``B`` training prompts). One seed fixes the data stream and the
+minibatch order; the model's initialisation is fixed by its own seed. Runs are
+reproducible bit-for-bit on CPU (same torch build and thread count).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from numeric.prompts import sample_prompts
+from symbolic.errors import MarkovICLError
+from symbolic.laws import ChainLaw
+
+OPTIMIZERS = ("adam", "sgd")
+SCHEDULES = ("constant", "cosine")
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` returns.
+
+    Attributes:
+        model: the trained model (the same object that was passed in).
+        losses: the training loss of every step (before that step's update).
+        seconds: wall time of the loop.
+        config: the settings of the run (steps, batch, lr, optimizer, seed, online, ...).
+    """
+
+    model: nn.Module
+    losses: list[float]
+    seconds: float
+    config: dict = field(default_factory=dict)
+
+
+def _positive_int(name: str, v) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+        raise MarkovICLError(f"{name} must be an integer >= 1, got {v!r}")
+    return v
+
+
+def _lr_at(step: int, steps: int, lr: float, schedule: str, lr_final: float) -> float:
+    if schedule == "constant":
+        return lr
+    frac = step / max(steps - 1, 1)  # cosine from lr to lr_final
+    return lr_final + 0.5 * (lr - lr_final) * (1 + math.cos(math.pi * frac))
+
+
+def train(model: nn.Module, law: ChainLaw, d: int, n: int, *, steps: int, batch: int, lr: float,
+          optimizer: str = "adam", seed: int = 0, online: bool = True, dataset_size: int | None = None,
+          schedule: str = "constant", lr_final: float = 0.0, progress: bool = True,
+          callback: Callable[[int, nn.Module, float], None] | None = None) -> TrainResult:
+    """Train ``model`` on prompts of ``law`` with the squared loss of SPEC §2.
+
+    Args:
+        model: any module mapping ``Z0 (B, d+1, n+1)`` to ``yhat (B,)``.
+        law: numeric chain law (see :func:`numeric.prompts.sample_prompts`).
+        d, n: chain input length and number of context chains.
+        steps, batch, lr: optimisation steps, prompts per step, learning rate.
+        optimizer: ``"adam"`` or ``"sgd"``.
+        seed: seed of the data stream and of the minibatch order.
+        online: fresh prompts every step; if False, a fixed dataset of ``dataset_size``
+            prompts (default ``batch``: full-batch training) sampled once.
+        schedule: ``"constant"`` or ``"cosine"`` (from ``lr`` down to ``lr_final``).
+        progress: show a tqdm bar (also disabled when stderr is not a terminal).
+        callback: called as ``callback(step, model, loss)`` after every step.
+
+    Returns:
+        A :class:`TrainResult` with the per-step training losses.
+    """
+    _positive_int("steps", steps)
+    _positive_int("batch", batch)
+    if not (isinstance(lr, (int, float)) and lr > 0):
+        raise MarkovICLError(f"lr must be a positive number, got {lr!r}")
+    if optimizer not in OPTIMIZERS:
+        raise MarkovICLError(f"unknown optimizer {optimizer!r}; allowed: {', '.join(OPTIMIZERS)}")
+    if schedule not in SCHEDULES:
+        raise MarkovICLError(f"unknown schedule {schedule!r}; allowed: {', '.join(SCHEDULES)}")
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise MarkovICLError("the model has no trainable parameters")
+    dtype = params[0].dtype
+    gen = torch.Generator().manual_seed(seed)
+    opt = torch.optim.Adam(params, lr=lr) if optimizer == "adam" else torch.optim.SGD(params, lr=lr)
+    data = None
+    if not online:
+        size = _positive_int("dataset_size", dataset_size if dataset_size is not None else batch)
+        data = sample_prompts(law, d, n, size, generator=gen, dtype=dtype)
+        batch = min(batch, size)
+    losses: list[float] = []
+    bar = tqdm(total=steps, desc="train", disable=not progress or not sys.stderr.isatty(), leave=False)
+    t0 = time.perf_counter()
+    for step in range(steps):
+        for group in opt.param_groups:
+            group["lr"] = _lr_at(step, steps, lr, schedule, lr_final)
+        if data is None:
+            pb = sample_prompts(law, d, n, batch, generator=gen, dtype=dtype)
+            Z0, y = pb.Z0, pb.y
+        elif batch == len(data):
+            Z0, y = data.Z0, data.y
+        else:
+            sel = torch.randperm(len(data), generator=gen)[:batch]
+            Z0, y = data.Z0[sel], data.y[sel]
+        loss = ((model(Z0) - y) ** 2).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        value = float(loss.detach())
+        losses.append(value)
+        if callback is not None:
+            callback(step, model, value)
+        bar.update(1)
+        if step % 50 == 0:
+            bar.set_postfix(loss=f"{value:.5f}")
+    bar.close()
+    config = dict(steps=steps, batch=batch, lr=lr, optimizer=optimizer, seed=seed, online=online,
+                  dataset_size=None if data is None else len(data), schedule=schedule, lr_final=lr_final, d=d, n=n)
+    return TrainResult(model, losses, time.perf_counter() - t0, config)
+
+
+__all__ = ["TrainResult", "train", "OPTIMIZERS", "SCHEDULES"]

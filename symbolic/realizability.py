@@ -1,0 +1,477 @@
+"""Realisability of an enlarged-space point by a one-layer LSA (SPEC §6, Remark C.15).
+
+A one-layer LSA with last row ``b`` of ``P`` and first ``d`` columns ``A`` of ``Q``
+predicts ``<phi(b, A), x_q (kron) g>`` (SPEC §3), where
+
+    X^(j)_(u,u) = b_u A_{u,j},   X^(j)_(u,v) = b_u A_{v,j} + b_v A_{u,j}   (u < v).
+
+With ``S_j = (b a_j^T + a_j b^T) / 2`` (``a_j = A_{:,j}``) the quadratic form of
+``S_j`` is ``(b . x)(a_j . x)``. Hence X is realisable iff every nonzero ``S_j`` is
+rank 1, or rank 2 and indefinite, and one direction ``b`` is a linear factor of all of
+them. The decision is linear algebra (polynomial time):
+
+1. take the first nonzero ``S_j``; its candidate directions ``b`` are its column space
+   (rank 1) or the two real linear factors of its binary form on a nondegenerate
+   principal 2 x 2 block (rank 2, negative minor), exact in ``Q(sqrt(Delta))``;
+2. for a fixed ``b != 0`` the map ``a -> sym(b a^T)`` is injective, with inverse
+   ``a = (2 S b - b (b^T S b) / |b|^2) / |b|^2``; check ``sym(b a_j^T) == S_j`` for all j.
+
+Exact for rational X (SymPy's algebraic field ``QQ<sqrt(Delta)>``), with a relative
+tolerance for floats. For d = 1 the test is ``D = X2^2 - 4 X1 X3 >= 0`` and
+:func:`discriminant_d1` / :func:`region_d1` give the exact region in (p, n) where
+Theorem 3.3's parameters exist.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from fractions import Fraction
+from functools import lru_cache
+
+import sympy as sp
+from sympy.polys.matrices import DomainMatrix
+
+from symbolic.errors import MarkovICLError
+from symbolic.laws import N_SYMBOL, P_SYMBOL, ChainLaw, parse_value
+from symbolic.objective import Index, ObjectiveTerms, check_d
+
+
+# --------------------------------------------------------------------------- phi and S_j
+def _pairs(d: int) -> list[tuple[int, int]]:
+    return Index(d).pairs
+
+
+def phi(b, A, d: int | None = None) -> list:
+    """The reparameterisation ``X = phi(b, A)`` of SPEC §3, in index order r.
+
+    Args:
+        b: length d + 1 (numbers, SymPy values or floats).
+        A: (d + 1) x d nested lists (``A[u][j]``, 0-based).
+        d: optional check of the dimension.
+
+    Returns:
+        The list ``X`` of length ``d m`` (same number type as the inputs).
+    """
+    dd = len(b) - 1
+    if d is not None and dd != d:
+        raise MarkovICLError(f"b must have length d + 1 = {d + 1}, got {len(b)}")
+    if len(A) != dd + 1 or any(len(row) != dd for row in A):
+        raise MarkovICLError(f"A must be (d+1) x d = {dd + 1} x {dd}")
+    out = []
+    for j in range(dd):
+        for u, v in _pairs(dd):
+            if u == v:
+                out.append(b[u - 1] * A[u - 1][j])
+            else:
+                out.append(b[u - 1] * A[v - 1][j] + b[v - 1] * A[u - 1][j])
+    return out
+
+
+def S_matrices(X, d: int) -> list[list[list]]:
+    """The symmetric ``(d+1) x (d+1)`` matrices ``S_j`` with ``yhat = sum_j x_qj <G, S_j>`` (SPEC §3).
+
+    ``(S_j)_{uu} = X^(j)_(u,u)`` and ``(S_j)_{uv} = X^(j)_(u,v) / 2``.
+    """
+    check_d(d)
+    idx = Index(d)
+    if len(X) != idx.dm:
+        raise MarkovICLError(f"X must have d m = {idx.dm} entries for d = {d}, got {len(X)}")
+    exact = all(_is_exact(x) for x in X)
+    half = sp.Rational(1, 2) if exact else 0.5
+    zero = sp.Integer(0) if exact else 0.0
+    out = []
+    for j in range(d):
+        S = [[zero] * (d + 1) for _ in range(d + 1)]
+        for k, (u, v) in enumerate(idx.pairs):
+            x = X[j * idx.m + k]
+            x = sp.Rational(x) if exact else float(x)
+            if u == v:
+                S[u - 1][u - 1] = x
+            else:
+                S[u - 1][v - 1] = S[v - 1][u - 1] = x * half
+        out.append(S)
+    return out
+
+
+def _is_exact(x) -> bool:
+    if isinstance(x, bool):
+        return False
+    if isinstance(x, (int, Fraction)):
+        return True
+    return isinstance(x, sp.Basic) and bool(getattr(x, "is_Rational", False))
+
+
+# --------------------------------------------------------------------------- the decision
+@dataclass
+class Realization:
+    """Outcome of :func:`realize` (SPEC §6).
+
+    Attributes:
+        realizable: whether some (b, A) has ``phi(b, A) == X``.
+        b, A: a realisation when there is one (exact SymPy numbers, possibly involving
+            one square root, for exact input; floats otherwise), else None.
+        reason: one line saying why (rank / sign of the minor / no common factor).
+        exact: True for the exact decision, False for the float one.
+        residual: ``max |phi(b, A) - X|`` of the returned realisation (0 when exact).
+    """
+
+    realizable: bool
+    b: list | None
+    A: list | None
+    reason: str
+    exact: bool
+    residual: float = 0.0
+    ranks: list[int] = field(default_factory=list)
+
+
+def realize(X, d: int, tol: float = 1e-9) -> Realization:
+    """Decide whether X is realisable by a one-layer LSA (SPEC §6) and return (b, A).
+
+    Exact when every entry of X is a rational (int, Fraction or SymPy Rational):
+    square roots are handled in the algebraic field ``QQ<sqrt(Delta)>`` and
+    ``phi(b, A) == X`` is verified exactly. Floats use the same algorithm with the
+    relative tolerance ``tol`` (scaled by ``max |X|``).
+
+    Raises:
+        MarkovICLError: wrong length of X or bad d.
+    """
+    check_d(d)
+    if all(_is_exact(x) for x in X):
+        return _realize_exact([sp.Rational(x) for x in X], d)
+    return _realize_float([float(x) for x in X], d, tol)
+
+
+def _candidates_exact(S: sp.Matrix):
+    """Candidate directions b (exact) from one nonzero symmetric S, or (None, reason)."""
+    r = S.rank()
+    N = S.shape[0]
+    if r == 1:
+        col = next(S[:, k] for k in range(N) if any(S[:, k]))
+        return [list(col)], r, "rank 1"
+    if r != 2:
+        return None, r, f"S has rank {r} > 2: its quadratic form is not a product of two linear forms"
+    # a nonzero principal 2x2 minor exists for a rank-2 symmetric matrix
+    for pidx in range(N):
+        for qidx in range(pidx + 1, N):
+            minor = S[pidx, pidx] * S[qidx, qidx] - S[pidx, qidx] ** 2
+            if minor != 0:
+                break
+        else:
+            continue
+        break
+    else:  # pragma: no cover - impossible for rank 2
+        return None, r, "no nonzero principal minor"
+    if minor > 0:
+        return None, r, "S has rank 2 and is definite: its form has no real linear factor"
+    Spp, Spq, Sqq = S[pidx, pidx], S[pidx, qidx], S[qidx, qidx]
+    disc = Spq**2 - Spp * Sqq  # > 0
+    root = sp.sqrt(disc)
+    cands = []
+    for sgn in (1, -1):
+        # q(s, t) = Spp s^2 + 2 Spq s t + Sqq t^2 = (b_p s + b_q t)(a_p s + a_q t)
+        if Spp != 0:
+            bp, bq = Spp, Spq + sgn * root  # b_p a_p = Spp with a_p = 1
+            ap, aq = sp.Integer(1), (Spq - sgn * root) / Spp
+        else:
+            # q = t (2 Spq s + Sqq t): factors t and 2 Spq s + Sqq t
+            if sgn == 1:
+                bp, bq, ap, aq = sp.Integer(0), sp.Integer(1), 2 * Spq, Sqq
+            else:
+                bp, bq, ap, aq = 2 * Spq, Sqq, sp.Integer(0), sp.Integer(1)
+        det = bp * aq - bq * ap
+        b = [sp.Integer(0)] * N
+        b[pidx], b[qidx] = bp, bq
+        for k in range(N):
+            if k in (pidx, qidx):
+                continue
+            # 2 S_pk = b_p a_k + b_k a_p ; 2 S_qk = b_q a_k + b_k a_q  -> solve for b_k
+            b[k] = (bp * 2 * S[qidx, k] - bq * 2 * S[pidx, k]) / det
+        cands.append([sp.radsimp(sp.expand(x)) for x in b])
+    return cands, r, "rank 2, indefinite"
+
+
+def _field_for(values) -> sp.polys.domains.Domain:
+    roots = {a for v in values for a in sp.sympify(v).atoms(sp.Pow) if a.exp == sp.Rational(1, 2)}
+    if not roots:
+        return sp.QQ
+    return sp.QQ.algebraic_field(*sorted(roots, key=str))
+
+
+def _solve_A_for_b(Ss: list[sp.Matrix], b: list, dom):
+    """Exact ``a_j = (2 S_j b - b (b^T S_j b)/|b|^2)/|b|^2`` for every j, verified."""
+    N = len(b)
+    bD = DomainMatrix([[dom.from_sympy(x)] for x in b], (N, 1), dom)
+    nb = (bD.transpose() * bD).to_list()[0][0]
+    cols = []
+    for S in Ss:
+        SD = DomainMatrix([[dom.from_sympy(x) for x in row] for row in S.tolist()], (N, N), dom)
+        Sb = SD * bD
+        bSb = (bD.transpose() * Sb).to_list()[0][0]
+        a = (Sb * dom.convert(2) - bD * (bSb / nb)) * (dom.one / nb)
+        # verify sym(b a^T) == S exactly
+        sym = (bD * a.transpose() + a * bD.transpose()) * (dom.one / dom.convert(2))
+        if sym != SD:
+            return None
+        cols.append([dom.to_sympy(x) for x in a.to_list_flat()])
+    return cols
+
+
+def _realize_exact(X: list, d: int) -> Realization:
+    Ss = [sp.Matrix(S) for S in S_matrices(X, d)]
+    ranks = [S.rank() for S in Ss]
+    nz = [j for j, S in enumerate(Ss) if any(S)]
+    N = d + 1
+    if not nz:
+        b = [sp.Integer(0)] * N
+        b[-1] = sp.Integer(1)
+        A = [[sp.Integer(0)] * d for _ in range(N)]
+        return Realization(True, b, A, "X = 0 (A = 0)", True, 0.0, ranks)
+    j0 = nz[0]
+    cands, r, why = _candidates_exact(Ss[j0])
+    if cands is None:
+        return Realization(False, None, None, f"S_{j0 + 1}: {why}", True, ranks=ranks)
+    for b in cands:
+        b = _normalise_exact(b)
+        dom = _field_for(b)
+        cols = _solve_A_for_b(Ss, b, dom)
+        if cols is None:
+            continue
+        A = [[sp.simplify(cols[j][u]) for j in range(d)] for u in range(N)]
+        # independent exact check: phi(b, A) == X, element by element
+        back = phi(b, A)
+        if all(sp.simplify(x - y) == 0 for x, y in zip(back, X)):
+            return Realization(True, b, A, f"S_{j0 + 1} {why}; b is a common linear factor of every S_j",
+                               True, 0.0, ranks)
+    return Realization(False, None, None,
+                       f"S_{j0 + 1} is {why}, but none of its linear factors divides every other S_j", True,
+                       ranks=ranks)
+
+
+def _normalise_exact(b: list) -> list:
+    """Scale b so that its last nonzero entry is 1 (phi is invariant under b -> c b, A -> A / c)."""
+    piv = next(x for x in reversed(b) if x != 0)
+    return [sp.radsimp(x / piv) for x in b]
+
+
+def _realize_float(X: list[float], d: int, tol: float) -> Realization:
+    import numpy as np
+
+    Ss = [np.array(S, dtype=float) for S in S_matrices(X, d)]
+    scale = max(1.0, max(abs(x) for x in X))
+    eps = tol * scale
+    ranks = []
+    for S in Ss:
+        w = np.linalg.eigvalsh(S)
+        ranks.append(int((np.abs(w) > eps).sum()))
+    nz = [j for j, S in enumerate(Ss) if np.abs(S).max() > eps]
+    N = d + 1
+    if not nz:
+        b = [0.0] * N
+        b[-1] = 1.0
+        return Realization(True, b, [[0.0] * d for _ in range(N)], "X = 0 (A = 0)", False, 0.0, ranks)
+    j0 = nz[0]
+    S = Ss[j0]
+    w, V = np.linalg.eigh(S)
+    keep = np.abs(w) > eps
+    if keep.sum() > 2:
+        return Realization(False, None, None, f"S_{j0 + 1} has rank {int(keep.sum())} > 2", False, ranks=ranks)
+    if keep.sum() == 1:
+        cands = [V[:, np.argmax(np.abs(w))]]
+    else:
+        lo, hi = np.argmin(w), np.argmax(w)
+        if w[lo] * w[hi] > 0:
+            return Realization(False, None, None, f"S_{j0 + 1} has rank 2 and is definite", False, ranks=ranks)
+        s1, s2 = math.sqrt(w[hi]), math.sqrt(-w[lo])
+        cands = [s1 * V[:, hi] + s2 * V[:, lo], s1 * V[:, hi] - s2 * V[:, lo]]
+    best = None
+    for b in cands:
+        b = b / np.linalg.norm(b)
+        A = np.zeros((N, d))
+        for j, Sj in enumerate(Ss):
+            Sb = Sj @ b
+            A[:, j] = 2 * Sb - b * (b @ Sb)
+        res = float(np.max(np.abs(np.array(phi(list(b), A.tolist())) - np.array(X))))
+        if best is None or res < best[0]:
+            best = (res, b, A)
+    res, b, A = best
+    ok = res <= eps
+    reason = (f"S_{j0 + 1} rank {int(keep.sum())}; common factor found, max |phi(b,A) - X| = {res:.2e}" if ok else
+              f"no candidate factor of S_{j0 + 1} divides every S_j (best max residual {res:.2e} > {eps:.1e})")
+    return Realization(ok, list(map(float, b)) if ok else None, A.tolist() if ok else None, reason, False,
+                       res, ranks)
+
+
+# --------------------------------------------------------------------------- d = 1 region
+@lru_cache(maxsize=4)
+def _d1_solution(law: ChainLaw | None = None):
+    from symbolic.solve import solve_symbolic_pn
+
+    law = law or ChainLaw.default()
+    terms = ObjectiveTerms(1, law)
+    return solve_symbolic_pn(terms, P_SYMBOL, None)
+
+
+def discriminant_d1() -> sp.Expr:
+    """``D(p, n) = X2*^2 - 4 X1* X3*`` for d = 1 (i.i.d. Bernoulli(p), uniform kernel), exact.
+
+    X* comes from :func:`symbolic.solve.solve_symbolic_pn` (the engine, not a
+    hand-typed formula); D is returned factored.
+    """
+    X1, X2, X3 = _d1_solution().X_star
+    return sp.factor(sp.together(X2**2 - 4 * X1 * X3))
+
+
+@dataclass
+class RegionD1:
+    """The exact region ``D(p, n) >= 0`` of Theorem 3.3's parameters (SPEC §6).
+
+    Attributes:
+        D: the discriminant as a factored rational function of (p, n).
+        N: the polynomial whose sign is the sign of D on ``0 < p < 1, n >= 1``.
+        N_m: N written in ``m = n - 1`` (the form whose coefficient signs prove the
+            single sign change).
+        positive_factor: ``D / N``, positive on the domain.
+        integer_p_thresholds: for n = 1, 2, ...: ``None`` (never), ``"all"`` or the
+            algebraic threshold p_n (``D >= 0`` iff ``p <= p_n``).
+        always_from: the smallest integer n from which D >= 0 for every p in (0, 1).
+        never_below: D < 0 for every p when n <= never_below.
+    """
+
+    D: sp.Expr
+    N: sp.Expr
+    N_m: sp.Expr
+    positive_factor: sp.Expr
+    integer_p_thresholds: dict
+    always_from: int
+    never_below: int
+
+
+M_SYMBOL = sp.Symbol("m")
+
+
+@lru_cache(maxsize=1)
+def region_d1() -> RegionD1:
+    """The exact region of (p, n) where Theorem 3.3's parameters exist (d = 1).
+
+    D = n^2 N(p, n) / (positive squares). In ``m = n - 1`` the quartic ``N`` has
+    coefficients ``(+, +, +, -, -)`` for ``0 < p < 1`` (checked here symbolically), so by
+    Descartes' rule it has exactly one positive root ``m0(p)``; since ``N(p, 1) < 0``,
+    ``D >= 0`` iff ``n >= n0(p) = 1 + m0(p)``.
+    """
+    p, n, m = P_SYMBOL, N_SYMBOL, M_SYMBOL
+    D = discriminant_d1()
+    num, den = sp.fraction(sp.together(D))
+    # split the numerator into its n-power and the quartic
+    fac = sp.factor_list(num)
+    const, factors = fac
+    N = sp.Integer(1)
+    rest = sp.Integer(const)
+    for f, e in factors:
+        if sp.Poly(f, n).degree() >= 2 and f.has(p):
+            N *= f**e
+        else:
+            rest *= f**e
+    N = sp.expand(N)
+    positive = sp.factor(rest / den)
+    Nm = sp.collect(sp.expand(N.subs(n, m + 1)), m)
+    thresholds: dict = {}
+    always_from = None
+    never_below = 0
+    for nv in range(1, 40):
+        P = sp.Poly(N.subs(n, nv), p)
+        roots = [r for r in P.real_roots() if 0 < r < 1]
+        mid = N.subs({n: nv, p: sp.Rational(1, 2)})
+        if not roots:
+            thresholds[nv] = "all" if mid > 0 else None
+            if mid > 0 and always_from is None:
+                always_from = nv
+            if mid < 0:
+                never_below = nv
+        else:
+            if len(roots) != 1:  # pragma: no cover - not the case for the uniform prior
+                raise MarkovICLError(f"unexpected: {len(roots)} sign changes of D in p at n = {nv}")
+            thresholds[nv] = roots[0]
+        if always_from is not None and nv >= always_from + 2:
+            break
+    return RegionD1(D, N, Nm, positive, thresholds, always_from, never_below)
+
+
+def coefficient_signs_m() -> list[str]:
+    """Signs of N's coefficients in m = n - 1 on 0 < p < 1, proven by factoring each one."""
+    p = P_SYMBOL
+    poly = sp.Poly(region_d1().N_m, M_SYMBOL)
+    out = []
+    for c in poly.all_coeffs():
+        c = sp.factor(c)
+        # each coefficient is a product of factors with a fixed sign on (0, 1)
+        lo = sp.Poly(c, p)
+        roots = [r for r in lo.real_roots() if 0 < r < 1] if lo.degree() > 0 else []
+        if roots:
+            raise MarkovICLError(f"coefficient {c} changes sign inside (0, 1)")
+        out.append("+" if c.subs(p, sp.Rational(1, 2)) > 0 else "-")
+    return out
+
+
+def threshold_n(p) -> sp.Expr:
+    """``n0(p)``: for rational p the real algebraic number with ``D >= 0`` iff ``n >= n0(p)``."""
+    pv = parse_value(p, "p")
+    if not (0 < pv < 1):
+        raise MarkovICLError(f"p must lie in (0, 1), got {pv}")
+    poly = sp.Poly(region_d1().N.subs(P_SYMBOL, pv), N_SYMBOL)
+    roots = [r for r in poly.real_roots() if r > 1]
+    if len(roots) != 1:  # pragma: no cover - excluded by Descartes' rule
+        raise MarkovICLError(f"expected one root n0 > 1 at p = {pv}, found {len(roots)}")
+    return roots[0]
+
+
+def smallest_n(p) -> int:
+    """The smallest integer n >= 1 with ``D(p, n) >= 0`` (Theorem 3.3's parameters exist), exact."""
+    pv = parse_value(p, "p")
+    N = region_d1().N
+    for nv in range(1, 10_000):
+        if N.subs({P_SYMBOL: pv, N_SYMBOL: nv}) >= 0:
+            return nv
+    raise MarkovICLError(f"no n below 10000 works at p = {pv}")  # pragma: no cover
+
+
+def discriminant_at(p, n) -> sp.Rational:
+    """``D(p, n)`` at rational p and integer n, exact."""
+    pv, nv = parse_value(p, "p"), parse_value(n, "n")
+    return sp.nsimplify(discriminant_d1().subs({P_SYMBOL: pv, N_SYMBOL: nv}))
+
+
+def plot_region_d1(path, n_max: float = 16.0) -> str:
+    """Plot the region D(p, n) >= 0 (shaded) and the boundary n0(p); atomic PNG write."""
+    import os
+    import tempfile
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    reg = region_d1()
+    f = sp.lambdify((P_SYMBOL, N_SYMBOL), reg.N, "numpy")
+    ps = np.linspace(0.001, 0.999, 400)
+    ns = np.linspace(1, n_max, 400)
+    PP, NN = np.meshgrid(ps, ns)
+    vals = f(PP, NN)
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    ax.contourf(PP, NN, vals >= 0, levels=[-0.5, 0.5, 1.5], colors=["#f4cccc", "#d9ead3"])
+    ax.contour(PP, NN, vals, levels=[0], colors="k", linewidths=1.2)
+    for nv in range(1, int(n_max) + 1):
+        ok = f(ps, nv) >= 0
+        ax.scatter(ps[::20], [nv] * len(ps[::20]), s=6, c=np.where(ok[::20], "green", "red"))
+    ax.set_xlabel("p")
+    ax.set_ylabel("n")
+    ax.set_title("d = 1: Theorem 3.3's parameters exist iff D(p, n) >= 0 (green)")
+    path = os.fspath(path)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".png", dir=os.path.dirname(os.path.abspath(path)))
+    os.close(fd)
+    fig.savefig(tmp, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    os.replace(tmp, path)
+    return path

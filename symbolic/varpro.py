@@ -1,0 +1,284 @@
+"""The best one-layer LSA: ``f* = min_{b, A} f(b, A)`` by variable projection (SPEC §6, Remark C.15).
+
+With ``phi = phi(b, A)`` (SPEC §3) the one-layer loss is
+``f(b, A) = E[y^2] - 2 beta^T phi + phi^T H phi``. For fixed b, phi is linear in A:
+``phi = M(b) vec(A)`` with ``M(b) = I_d (kron) M0(b)`` and ``M0(b)`` the
+``m x (d+1)`` matrix of SPEC §3's formulas, injective for ``b != 0``. Hence
+
+    f(b) := min_A f(b, A) = E[y^2] - beta^T M (M^T H M)^{-1} M^T beta,
+
+a function of the direction of b only (``f(c b) = f(b)``), and ``f* = min_{|b| = 1} f(b)``.
+By the envelope theorem ``grad f(b) = 2 N(A*)^T (H phi - beta)`` where ``phi = N(A) b``.
+
+Global strategy (d <= 6): a deterministic low-discrepancy set of directions on the
+hemisphere (b and -b give the same f) plus seeded random ones, every one refined by
+BFGS with the exact gradient; the certificate reports the number of starts, the best
+value, how many runs agree with it, and the spread. For d = 1 the minimum is certified
+exactly: with ``b = (1, t)`` the value is a rational function of t, whose critical
+points are the real roots of a polynomial (plus the direction ``b = (0, 1)``).
+
+Remark C.15's map psi is not given in SPEC; we take psi(X) = phi(b, A) of the
+Euclidean-nearest realisable point, ``argmin ||phi(b, A) - X||_2`` (computed by the same
+variable projection with H = I), so ``f(psi(X*)) = f~* + (psi - X*)^T H (psi - X*) >= f*``
+and ``psi(X*) = X*`` whenever X* is realisable.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import sympy as sp
+
+from symbolic.errors import MarkovICLError
+from symbolic.objective import Index, check_d
+
+
+def _float_matrix(M) -> np.ndarray:
+    """A DomainMatrix / SymPy matrix / nested list / array as a float64 array."""
+    if hasattr(M, "to_list") and hasattr(M, "domain"):
+        to = M.domain.to_sympy
+        return np.array([[float(to(x)) for x in row] for row in M.to_list()], dtype=float)
+    return np.array(M, dtype=float)
+
+
+class OneLayerLoss:
+    """``f(b, A)`` and its variable projection ``f(b)`` for given H, beta, E[y^2] (SPEC §6).
+
+    Args:
+        d: chain input length.
+        H: dm x dm matrix (DomainMatrix, SymPy, list or array).
+        beta: dm vector.
+        E_y2: the constant ``E[y^2]``.
+    """
+
+    def __init__(self, d: int, H, beta, E_y2):
+        self.d = check_d(d)
+        self.idx = Index(d)
+        self.H = _float_matrix(H)
+        self.beta = _float_matrix(beta).reshape(-1)
+        self.E_y2 = float(sp.Rational(E_y2)) if not isinstance(E_y2, float) else E_y2
+        if self.H.shape != (self.idx.dm, self.idx.dm) or self.beta.shape != (self.idx.dm,):
+            raise MarkovICLError(f"H must be {self.idx.dm} x {self.idx.dm} and beta of length {self.idx.dm}")
+        m, N = self.idx.m, d + 1
+        # M0(b) = sum_k b_k T[k],  N(a) = sum_k a_k T'[k]  (m x (d+1) each)
+        T = np.zeros((N, m, N))
+        for r, (u, v) in enumerate(self.idx.pairs):
+            u0, v0 = u - 1, v - 1
+            if u == v:
+                T[u0, r, u0] += 1.0
+            else:
+                T[u0, r, v0] += 1.0  # b_u A_v
+                T[v0, r, u0] += 1.0  # b_v A_u
+        self._T = T  # phi^(j)_r = sum_{k,l} b_k T[k, r, l] A_{l j}
+
+    # ---- maps -----------------------------------------------------------------
+    def M0(self, b: np.ndarray) -> np.ndarray:
+        """``M0(b)`` with ``X^(j) = M0(b) A_{:,j}``."""
+        return np.einsum("k,krl->rl", b, self._T)
+
+    def phi(self, b: np.ndarray, A: np.ndarray) -> np.ndarray:
+        """``phi(b, A)`` in SPEC §3's order."""
+        return np.einsum("k,krl,lj->jr", b, self._T, A).reshape(-1)
+
+    def loss(self, b, A) -> float:
+        """``f(b, A) = E[y^2] - 2 beta^T phi + phi^T H phi`` (SPEC §2-3)."""
+        x = self.phi(np.asarray(b, float), np.asarray(A, float))
+        return float(self.E_y2 - 2 * self.beta @ x + x @ self.H @ x)
+
+    def tilde(self, X) -> float:
+        """``f~(X) = E[y^2] - 2 beta^T X + X^T H X``."""
+        x = np.asarray(X, float)
+        return float(self.E_y2 - 2 * self.beta @ x + x @ self.H @ x)
+
+    def project(self, b: np.ndarray):
+        """``(f(b), A*(b), grad f(b))`` by least squares in A (variable projection)."""
+        d, m, N = self.d, self.idx.m, self.d + 1
+        M0 = self.M0(b)
+        M = np.kron(np.eye(d), M0)  # phi = M vec_j(A), vec_j stacking the columns a_j
+        G = M.T @ self.H @ M
+        rhs = M.T @ self.beta
+        try:
+            a = np.linalg.solve(G, rhs)
+        except np.linalg.LinAlgError:
+            a = np.linalg.lstsq(G, rhs, rcond=None)[0]
+        A = a.reshape(d, N).T
+        x = self.phi(b, A)
+        f = float(self.E_y2 - rhs @ a)
+        resid = self.H @ x - self.beta  # grad_phi / 2
+        # phi = N(A) b : d phi_(j,r) / d b_k = sum_l T[k, r, l] A_{l j}
+        grad = 2 * np.einsum("krl,lj,jr->k", self._T, A, resid.reshape(d, m))
+        return f, A, grad
+
+
+@dataclass
+class FStar:
+    """The best one-layer LSA found (SPEC §6).
+
+    Attributes:
+        f_star: the minimum value (float).
+        b, A: parameters attaining it (b unit norm, last nonzero entry positive).
+        certificate: how the minimum was certified (text).
+        runs: the sorted local minima values of every start.
+        exact: for d = 1, the exact description (polynomial and root) of the minimiser.
+    """
+
+    f_star: float
+    b: np.ndarray
+    A: np.ndarray
+    certificate: str
+    runs: list[float]
+    exact: str | None = None
+
+
+def _hemisphere_points(N: int, count: int, seed: int) -> np.ndarray:
+    """Deterministic quasi-uniform directions on the unit sphere of R^N (first nonzero coord >= 0).
+
+    A scrambled Sobol sequence mapped through the Gaussian quantile, normalised.
+    """
+    from scipy.stats import norm, qmc
+
+    k = max(0, math.ceil(math.log2(max(count, 1))))
+    pts = qmc.Sobol(N, scramble=True, seed=seed).random_base2(k)[:count]
+    g = norm.ppf(np.clip(pts, 1e-12, 1 - 1e-12))
+    g /= np.linalg.norm(g, axis=1, keepdims=True)
+    g *= np.sign(g[:, -1:] + 1e-300)
+    return g
+
+
+def _canonical(b: np.ndarray) -> np.ndarray:
+    b = b / np.linalg.norm(b)
+    k = np.flatnonzero(np.abs(b) > 1e-12)[-1]
+    return b * np.sign(b[k])
+
+
+def minimize_over_b(loss: OneLayerLoss, starts: int | None = None, seed: int = 0, agree_tol: float = 1e-9,
+                    extra_starts: list | None = None) -> FStar:
+    """Global minimum of ``f(b)`` over the unit sphere (d <= 6 recommended): multistart BFGS.
+
+    Args:
+        starts: number of start directions (default ``16 * 2^ceil(log2(d + 1))``, 32 to 128 for d <= 6).
+        seed: seeds the Sobol scrambling (runs are reproducible).
+        agree_tol: runs within this of the best count as agreeing.
+        extra_starts: further start directions (e.g. from a trained model).
+    """
+    from scipy.optimize import minimize
+
+    d = loss.d
+    N = d + 1
+    starts = starts or 16 * 2 ** math.ceil(math.log2(N))
+    P0 = _hemisphere_points(N, starts, seed)
+    if extra_starts:
+        P0 = np.vstack([P0] + [np.asarray(e, float).reshape(1, N) for e in extra_starts])
+
+    def fun(b):
+        nb = np.linalg.norm(b)
+        f, _, g = loss.project(b / nb)
+        return f, g / nb
+
+    vals = []
+    best = None
+    for b0 in P0:
+        res = minimize(fun, b0, jac=True, method="BFGS", options={"gtol": 1e-10, "maxiter": 400})
+        b = _canonical(res.x)
+        f, A, g = loss.project(b)
+        vals.append(f)
+        if best is None or f < best[0]:
+            best = (f, b, A)
+    vals.sort()
+    f, b, A = best
+    agree = sum(1 for v in vals if v - f <= agree_tol)
+    spread = vals[min(agree, len(vals)) - 1] - f if agree else 0.0
+    cert = (f"multistart BFGS on the unit sphere of b in R^{N}: {len(P0)} starts "
+            f"(scrambled Sobol directions, seed {seed}), exact gradient by variable projection; "
+            f"best f = {f:.15g}; {agree} of {len(P0)} runs agree within {agree_tol:g} "
+            f"(spread {spread:.1e}); worst local minimum {vals[-1]:.6g}")
+    return FStar(f, b, A, cert, vals)
+
+
+def f_star_d1_exact(H, beta, E_y2) -> FStar:
+    """Exact global minimum of ``f(b)`` for d = 1 by enumerating critical points.
+
+    With ``b = (1, t)``: ``M0 = [[1, 0], [t, 1], [0, t]]`` and
+    ``f(t) = E[y^2] - beta^T M (M^T H M)^{-1} M^T beta`` is a rational function of t with
+    rational coefficients; its minimum over the circle is attained at a real root of the
+    numerator of ``f'(t)`` or at ``b = (0, 1)`` (``t -> infinity``). Roots are isolated
+    exactly (SymPy ``real_roots``) and f is evaluated at each to 30 digits.
+    """
+    t = sp.Symbol("t", real=True)
+    Hs = sp.Matrix(H.to_Matrix() if hasattr(H, "to_Matrix") else H)
+    bs = sp.Matrix(beta.to_Matrix() if hasattr(beta, "to_Matrix") else beta)
+    if Hs.shape != (3, 3):
+        raise MarkovICLError("f_star_d1_exact needs d = 1 (3 x 3 H)")
+    ey2 = sp.Rational(E_y2) if not hasattr(E_y2, "numerator") else sp.Rational(E_y2.numerator, E_y2.denominator)
+    M = sp.Matrix([[1, 0], [t, 1], [0, t]])
+    G = (M.T * Hs * M).applyfunc(sp.expand)
+    r = M.T * bs
+    f = sp.cancel(ey2 - (r.T * G.adjugate() * r)[0, 0] / G.det())
+    num, den = sp.fraction(sp.together(sp.diff(f, t)))
+    P = sp.Poly(sp.expand(num), t)
+    roots = P.real_roots()
+    cand = [(sp.N(f.subs(t, rt), 30), ("t", rt)) for rt in roots]
+    f_inf = sp.limit(f, t, sp.oo)
+    cand.append((sp.N(f_inf, 30), ("inf", None)))
+    val, (kind, rt) = min(cand, key=lambda c: c[0])
+    if kind == "t":
+        tv = float(sp.N(rt, 30))
+        b = np.array([1.0, tv])
+        exact = f"b = (1, t0), t0 = {rt} ~ {sp.N(rt, 20)}; f* = f(t0) ~ {val}"
+    else:
+        b = np.array([0.0, 1.0])
+        exact = f"b = (0, 1); f* = {f_inf}"
+    b = _canonical(b)
+    loss = OneLayerLoss(1, Hs, bs, ey2)
+    fb, A, _ = loss.project(b)
+    cert = (f"exact for d = 1: f(b=(1,t)) is a rational function of t; the numerator of f'(t) has degree "
+            f"{P.degree()} with {len(roots)} real roots (isolated exactly); with b = (0,1) that gives "
+            f"{len(cand)} candidates, the least is {exact}")
+    return FStar(float(val), b, A, cert, sorted(float(c[0]) for c in cand), exact)
+
+
+def best_one_layer(d: int, H, beta, E_y2, starts: int | None = None, seed: int = 0) -> FStar:
+    """``f*`` by the exact d = 1 route or the multistart route (d >= 2), SPEC §6."""
+    if d == 1:
+        try:
+            return f_star_d1_exact(H, beta, E_y2)
+        except (TypeError, ValueError):
+            pass
+    return minimize_over_b(OneLayerLoss(d, H, beta, E_y2), starts=starts, seed=seed)
+
+
+@dataclass
+class Psi:
+    """psi(X) of Remark C.15 as implemented here: the Euclidean-nearest realisable point."""
+
+    b: np.ndarray
+    A: np.ndarray
+    X: np.ndarray
+    distance: float
+    certificate: str
+
+
+def psi(X, d: int, starts: int | None = None, seed: int = 0) -> Psi:
+    """``psi(X) = phi(b, A)`` minimising ``||phi(b, A) - X||_2`` (variable projection with H = I).
+
+    Any (b, A) gives an upper bound ``f(psi) >= f*``; when X is realisable the minimum
+    distance is 0 and psi(X) = X.
+    """
+    idx = Index(check_d(d))
+    x = np.asarray([float(v) for v in X])
+    if x.shape != (idx.dm,):
+        raise MarkovICLError(f"X must have {idx.dm} entries")
+    dist_loss = OneLayerLoss(d, np.eye(idx.dm), x, float(x @ x))
+    if d == 1:
+        exact_X = [sp.Rational(v) for v in X] if all(isinstance(v, (int, sp.Rational)) for v in X) else None
+        if exact_X is not None:
+            res = f_star_d1_exact(sp.eye(3), sp.Matrix(exact_X), sum(v * v for v in exact_X))
+        else:
+            res = minimize_over_b(dist_loss, starts=starts, seed=seed)
+    else:
+        res = minimize_over_b(dist_loss, starts=starts, seed=seed)
+    Xp = dist_loss.phi(res.b, res.A)
+    return Psi(res.b, res.A, Xp, math.sqrt(max(res.f_star, 0.0)),
+               "psi = nearest realisable point in the Euclidean norm; " + res.certificate)

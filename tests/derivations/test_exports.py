@@ -1,0 +1,115 @@
+"""Importable formulas: lambdified NumPy / Torch values equal the exact rationals; Torch is differentiable.
+
+Oracles: exact rationals from an independent exact route (python-flint solve of the numeric
+system, :func:`symbolic.solve.solve_numeric`), SPEC §5's published values, and finite
+differences (``torch.autograd.gradcheck``).
+"""
+
+import numpy as np
+import pytest
+import sympy as sp
+import torch
+
+from derivations import theorem_3_3
+from derivations.formulas import objective
+from symbolic.errors import MarkovICLError
+from symbolic.laws import ChainLaw
+from symbolic.objective import ObjectiveTerms
+from symbolic.solve import solve_numeric
+
+P_GRID = ["1/10", "1/3", "1/2", "7/10", "19/20"]
+N_GRID = [1, 2, 5, 10, 137]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _cache_dir(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MARKOV_ICL_CACHE", str(tmp_path_factory.mktemp("cache")))
+        yield
+
+
+def _exact(d, pv, nv):
+    sol = solve_numeric(ObjectiveTerms(d, ChainLaw.default(pv)), n=nv)
+    H = np.array(sp.Matrix(sol.H.to_Matrix()).tolist(), dtype=float)
+    return (np.array([float(x) for x in sol.X_star]), float(sol.f_tilde_star), H,
+            np.array([float(b) for b in sol.beta]), float(sol.E_y2))
+
+
+def _grid():
+    pg, ng = np.meshgrid([float(sp.Rational(x)) for x in P_GRID], N_GRID, indexing="ij")
+    exact = [[_exact(1, pv, nv) for nv in N_GRID] for pv in P_GRID]
+    return pg, ng, exact
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_theorem_3_3_callables_equal_exact_rationals(backend):
+    pg, ng, exact = _grid()
+    if backend == "torch":
+        pg, ng = torch.tensor(pg), torch.tensor(ng)
+    got = {name: getattr(theorem_3_3, name)(backend=backend)(pg, ng)
+           for name in ("x_star", "f_tilde_star", "H", "beta", "E_y2")}
+    got = {k: (v.detach().numpy() if backend == "torch" else v) for k, v in got.items()}
+    assert got["x_star"].shape == (5, 5, 3) and got["H"].shape == (5, 5, 3, 3) and got["f_tilde_star"].shape == (5, 5)
+    for i in range(len(P_GRID)):
+        for j in range(len(N_GRID)):
+            X, f, H, b, ey2 = exact[i][j]
+            np.testing.assert_allclose(got["x_star"][i, j], X, rtol=0, atol=1e-12)
+            assert abs(got["f_tilde_star"][i, j] - f) < 1e-12
+            np.testing.assert_allclose(got["H"][i, j], H, rtol=0, atol=1e-12)
+            np.testing.assert_allclose(got["beta"][i, j], b, rtol=0, atol=1e-12)
+            assert abs(got["E_y2"][i, j] - ey2) < 1e-12
+
+
+def test_spec5_points():
+    x = theorem_3_3.x_star()(0.5, np.array([5.0, 10.0]))
+    np.testing.assert_allclose(x[0], [1 / 6, 1 / 2, 1 / 2], atol=1e-14)
+    np.testing.assert_allclose(x[1], [4 / 57, 52 / 57, 8 / 19], atol=1e-14)
+    assert abs(theorem_3_3.f_tilde_star()(0.5, 5) - 35 / 96) < 1e-14
+
+
+@pytest.mark.parametrize("d", [2, 3])
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_objective_any_d_equals_exact(d, backend):
+    fns = objective(d, backend=backend)
+    for pv, nv in [("1/3", 2), ("1/2", 10), ("4/5", 37)]:
+        X, f, H, b, ey2 = _exact(d, pv, nv)
+        pf = float(sp.Rational(pv))
+        args = (torch.tensor(pf, dtype=torch.float64), torch.tensor(float(nv), dtype=torch.float64)) \
+            if backend == "torch" else (pf, float(nv))
+        gx = np.asarray(fns.X_star(*args))
+        assert np.abs(gx - X).max() < 1e-10 * max(1.0, np.abs(X).max())
+        assert abs(float(fns.f_tilde_star(*args)) - f) < 1e-12
+        assert np.abs(np.asarray(fns.H(*args)) - H).max() < 1e-12
+
+
+def test_torch_gradcheck_float64():
+    xs = theorem_3_3.x_star(backend="torch")
+    fs = theorem_3_3.f_tilde_star(backend="torch")
+    p = torch.tensor([0.2, 0.5, 0.85], dtype=torch.float64, requires_grad=True)
+    n = torch.tensor([3.0, 10.0, 40.0], dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda a, b: xs(a, b), (p, n))
+    assert torch.autograd.gradcheck(lambda a, b: fs(a, b), (p, n))
+    assert torch.autograd.gradcheck(lambda a, b: theorem_3_3.H(backend="torch")(a, b), (p, n))
+    f2 = objective(2, backend="torch")
+    p2 = torch.tensor([0.3, 0.6], dtype=torch.float64, requires_grad=True)
+    n2 = torch.tensor([4.0, 12.0], dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda a, b: f2.X_star(a, b), (p2, n2))
+
+
+def test_gradient_matches_exact_derivative():
+    # d f~*/dp at (1/2, 5) from the exact rational function, differentiated by SymPy
+    from derivations.formulas import exact_d1
+    from symbolic.laws import N_SYMBOL, P_SYMBOL
+
+    f = exact_d1()["f_tilde_star"]
+    want = float(sp.diff(f, P_SYMBOL).subs({P_SYMBOL: sp.Rational(1, 2), N_SYMBOL: 5}))
+    p = torch.tensor(0.5, dtype=torch.float64, requires_grad=True)
+    theorem_3_3.f_tilde_star(backend="torch")(p, torch.tensor(5.0, dtype=torch.float64)).backward()
+    assert abs(p.grad.item() - want) < 1e-12
+
+
+def test_bad_backend():
+    with pytest.raises(MarkovICLError, match="backend"):
+        theorem_3_3.x_star(backend="jax")
+    with pytest.raises(MarkovICLError, match="backend"):
+        objective(2, backend="jax")

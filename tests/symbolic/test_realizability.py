@@ -1,0 +1,140 @@
+"""Realisability oracle (SPEC §6): constructed phi(b, A), generic X, the d = 1 region.
+
+Oracles: an independent transcription of SPEC §3's phi (below), X* from the engine's
+exact solver, and the discriminant recomputed from X* in the test.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+import sympy as sp
+
+from symbolic.laws import ChainLaw
+from symbolic.objective import ObjectiveTerms
+from symbolic.realizability import (
+    coefficient_signs_m,
+    discriminant_at,
+    realize,
+    region_d1,
+    smallest_n,
+    threshold_n,
+)
+from symbolic.solve import solve_numeric
+
+
+def phi_oracle(b, A):
+    """SPEC §3 written out again: X^(j)_(u,u) = b_u A_uj, X^(j)_(u,v) = b_u A_vj + b_v A_uj."""
+    d = len(b) - 1
+    out = []
+    for j in range(d):
+        for u in range(d + 1):
+            for v in range(u, d + 1):
+                out.append(b[u] * A[u][j] if u == v else b[u] * A[v][j] + b[v] * A[u][j])
+    return out
+
+
+def rand_q(rng):
+    return sp.Rational(rng.randint(-6, 6), rng.randint(1, 5))
+
+
+@pytest.mark.parametrize("d", [1, 2, 3, 4])
+def test_constructed_points_are_realisable_and_reconstructed_exactly(d):
+    rng = random.Random(d)
+    for _ in range(4):
+        b = [rand_q(rng) for _ in range(d + 1)]
+        if all(x == 0 for x in b):
+            b[0] = sp.Integer(1)
+        A = [[rand_q(rng) for _ in range(d)] for _ in range(d + 1)]
+        X = phi_oracle(b, A)
+        r = realize(X, d)
+        assert r.realizable and r.exact
+        back = phi_oracle(r.b, r.A)
+        assert all(sp.simplify(x - y) == 0 for x, y in zip(back, X))
+        rf = realize([float(x) for x in X], d)
+        assert rf.realizable and rf.residual < 1e-9
+
+
+def test_rank_one_and_zero_columns():
+    b = [sp.Integer(1), sp.Integer(2), sp.Integer(-1)]
+    A = [[sp.Integer(3), 0], [sp.Integer(6), 0], [sp.Integer(-3), 0]]  # a_1 parallel to b, a_2 = 0
+    X = phi_oracle(b, A)
+    r = realize(X, 2)
+    assert r.realizable and r.ranks == [1, 0]
+    assert all(sp.simplify(x - y) == 0 for x, y in zip(phi_oracle(r.b, r.A), X))
+
+
+@pytest.mark.parametrize("d", [2, 3])
+def test_generic_and_perturbed_points_are_not_realisable(d):
+    rng = random.Random(10 + d)
+    m = (d + 1) * (d + 2) // 2
+    for _ in range(3):
+        X = [rand_q(rng) for _ in range(d * m)]
+        assert not realize(X, d).realizable
+        assert not realize([float(x) for x in X], d).realizable
+        b = [rand_q(rng) + 7 for _ in range(d + 1)]
+        A = [[rand_q(rng) for _ in range(d)] for _ in range(d + 1)]
+        Y = phi_oracle(b, A)
+        Y[-1] += sp.Rational(1, 1000)  # perturb one coordinate
+        assert not realize(Y, d).realizable
+        assert not realize([float(y) for y in Y], d).realizable
+
+
+def test_d1_perturbation_crosses_the_discriminant():
+    # X = (1, 2, 1): D = 0 (rank 1); (1, 2, 1 + 1/100): D < 0; (1, 2, 1/2): D = 2, factor in Q(sqrt 2)
+    assert realize([1, 2, 1], 1).realizable
+    assert not realize([1, 2, sp.Rational(101, 100)], 1).realizable
+    X = [1, 2, sp.Rational(1, 2)]
+    r = realize(X, 1)
+    assert r.realizable and any(x.has(sp.sqrt(2)) for x in r.b)
+    assert all(sp.simplify(x - y) == 0 for x, y in zip(phi_oracle(r.b, r.A), X))
+
+
+def test_spec_values_p_half():
+    terms = ObjectiveTerms(1, ChainLaw.default())
+    X5 = solve_numeric(terms, p="1/2", n=5).X_star
+    assert X5 == [sp.Rational(1, 6), sp.Rational(1, 2), sp.Rational(1, 2)]
+    assert X5[1] ** 2 - 4 * X5[0] * X5[2] == sp.Rational(-1, 12)
+    assert discriminant_at("1/2", 5) == sp.Rational(-1, 12)
+    assert not realize(X5, 1).realizable
+    X10 = solve_numeric(terms, p="1/2", n=10).X_star
+    r = realize(X10, 1)
+    assert r.realizable
+    assert all(sp.simplify(x - y) == 0 for x, y in zip(phi_oracle(r.b, r.A), X10))
+
+
+def test_region_agrees_with_the_sign_of_D_from_X_star():
+    terms = ObjectiveTerms(1, ChainLaw.default())
+    assert coefficient_signs_m() == ["+", "+", "+", "-", "-"]
+    reg = region_d1()
+    assert reg.always_from == 13 and reg.never_below == 4
+    for p in ["1/10", "1/3", "1/2", "7/10", "19/20"]:
+        nmin = smallest_n(p)
+        n0 = threshold_n(p)
+        assert nmin - 1 < float(n0) <= nmin
+        for n in range(max(1, nmin - 2), nmin + 3):
+            X = solve_numeric(terms, p=p, n=n).X_star
+            D = X[1] ** 2 - 4 * X[0] * X[2]
+            assert (D >= 0) == (n >= nmin) == realize(X, 1).realizable
+    assert smallest_n("1/2") == 6
+    assert abs(float(threshold_n("1/2")) - 5.44624695925211) < 1e-9
+
+
+def test_integer_n_thresholds_in_p():
+    reg = region_d1()
+    terms = ObjectiveTerms(1, ChainLaw.default())
+    for n in (5, 8, 10):
+        pn = reg.integer_p_thresholds[n]
+        for p, expect in ((sp.Rational(int(float(pn) * 1000) - 5, 1000), True),
+                          (sp.Rational(int(float(pn) * 1000) + 5, 1000), False)):
+            X = solve_numeric(terms, p=p, n=n).X_star
+            assert realize(X, 1).realizable == expect
+    assert reg.integer_p_thresholds[10] == sp.Rational(11, 9) - sp.sqrt(6) / 9
+    assert reg.integer_p_thresholds[4] is None and reg.integer_p_thresholds[13] == "all"
+
+
+@pytest.mark.parametrize("p,n", [("1/2", 5), ("1/2", 20), ("1/3", 7), ("4/5", 50)])
+def test_d2_optimum_not_realisable(p, n):
+    X = solve_numeric(ObjectiveTerms(2, ChainLaw.default()), p=p, n=n).X_star
+    assert not realize(X, 2).realizable

@@ -24,10 +24,11 @@ demo: install
 	$(VENV)/bin/markov-icl objective --d 1
 	$(VENV)/bin/markov-icl objective --d 1 --p 1/2 --n 5
 	$(VENV)/bin/markov-icl objective --d 2 --p 1/2 --n 10
+	$(VENV)/bin/markov-icl realize --d 1 --p 1/2 --n 5
 	$(VENV)/bin/markov-icl derive all --out build/derivations
 	@test -f build/derivations/report.pdf \
 	  && echo "report.pdf: $(CURDIR)/build/derivations/report.pdf" \
-	  || { echo "no report.pdf (is pdflatex installed?); LaTeX source: $(CURDIR)/build/derivations/report.tex"; exit 1; }
+	  || echo "no report.pdf (no pdflatex: apt-get install texlive-latex-base texlive-latex-recommended latexmk); LaTeX source: $(CURDIR)/build/derivations/report.tex"
 
 test: install
 	$(PY) -m pytest -q

@@ -14,14 +14,15 @@ import sys
 
 from symbolic.errors import MarkovICLError
 
-#: modules that register a subcommand, in the order of ``markov-icl --help``
-COMMAND_MODULES = [
-    "derivations.objective",
-    "derivations.derive_cmd",
-    "derivations.verify_cmd",
-    "derivations.realize_cmd",
-    "derivations.experiment_cmd",
-]
+#: subcommand -> module that registers it, in the order of ``markov-icl --help``
+COMMANDS = {
+    "objective": "derivations.objective",
+    "derive": "derivations.derive_cmd",
+    "verify": "derivations.verify_cmd",
+    "realize": "derivations.realize_cmd",
+    "experiment": "derivations.experiment_cmd",
+}
+COMMAND_MODULES = list(COMMANDS.values())
 
 
 class _Parser(argparse.ArgumentParser):
@@ -30,17 +31,22 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; when ``argv`` names a subcommand only its module is imported (fast start-up:
+    e.g. ``derive`` does not pay for importing PyTorch)."""
     ap = _Parser(prog="markov-icl", description="Symbolic derivation engine for ICL under Markov prompts.")
     sub = ap.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for name in COMMAND_MODULES:
+    modules = [COMMANDS[argv[0]]] if argv and argv[0] in COMMANDS else COMMAND_MODULES
+    for name in modules:
         if importlib.util.find_spec(name) is not None:  # modules of later issues may be absent
             importlib.import_module(name).register(sub)
     return ap
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    if argv is None:
+        argv = sys.argv[1:]
+    args = build_parser(argv).parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except MarkovICLError as exc:

@@ -84,7 +84,8 @@ def build(p=None, n=None, mc_samples: int = 100_000, **kw) -> Derivation:
         "states i.i.d. uniform. With phi = x_q kron g (SPEC 3) and y = s_{q,d+1}, H = E[phi phi^T], "
         "h = E[y phi] and X* = H^{-1} h are rational functions of alpha (and affine in 1/n for H).",
         math=[r"\mathbb{E}\Bigl[\prod_j k_{ij}^{m_j}\Bigr] = \frac{\prod_j (\alpha)_{m_j}}{(S\alpha)_{\sum_j m_j}},"
-              r"\qquad S\,\mathbb{E}\Bigl[\prod_t s_t^{e_t}\,\Big|\,K\Bigr] = \mathbf 1^\top D^{e_1} K D^{e_2}\cdots K D^{e_T}\mathbf 1,"
+              r"\qquad S\,\mathbb{E}\Bigl[\prod_t s_t^{e_t}\,\Big|\,K\Bigr]"
+              r" = \mathbf 1^\top D^{e_1} K D^{e_2}\cdots K D^{e_T}\mathbf 1,"
               r"\ D = \mathrm{diag}(0,\dots,S-1)",
               r"H = \tfrac1n H_1 + \bigl(1 - \tfrac1n\bigr) H_2"],
     )

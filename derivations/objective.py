@@ -151,7 +151,8 @@ def objective_result(d: int, p=None, n=None, kernel: str = "uniform", init: str 
 def format_table(res: dict) -> str:
     """A readable table of :func:`objective_result`."""
     lines = [
-        f"markov-icl objective  d={res['d']}  p={res['p'] if res['p'] is not None else '(unused)'}  n={res['n']}  kernel={res['kernel']}  "
+        f"markov-icl objective  d={res['d']}  p={res['p'] if res['p'] is not None else '(unused)'}  n={res['n']}  "
+        f"kernel={res['kernel']}  "
         f"init={res['init']}  form={res['form']}" + (f"  states={res['states']}" if res.get("states", 2) != 2 else ""),
         "",
     ]
@@ -200,4 +201,5 @@ def _run(args) -> int:
     return 0
 
 
-__all__ = ["objective_result", "multistate_result", "format_table", "register", "build_law", "solve", "MAX_SYMBOLIC_D", "N_SYMBOL"]
+__all__ = ["objective_result", "multistate_result", "format_table", "register", "build_law", "solve", "MAX_SYMBOLIC_D",
+           "N_SYMBOL"]

@@ -457,7 +457,8 @@ def identity_grid(dmax: int = 3, nmax: int = 3, Lmax: int = 3, forward: bool = T
 def latex_statement(d: int | None = None) -> dict[str, str]:
     """LaTeX for the recursion, R1, R2 and the named objectives (generic d)."""
     return {
-        "update": r"u_l = -\frac{1}{n}\sum_{k=1}^{n}\bigl(\bar A_l^\top x_k + a_l r_k\bigr)\bigl(b_{x,l}^\top x_k + b_{y,l} r_k\bigr),"
+        "update": r"u_l = -\frac{1}{n}\sum_{k=1}^{n}\bigl(\bar A_l^\top x_k + a_l r_k\bigr)"
+                  r"\bigl(b_{x,l}^\top x_k + b_{y,l} r_k\bigr),"
                   r"\quad r_k = y_k^{(l)} = y_k + \theta_l^\top x_k",
         "theta": r"[Z_l]_{d+1,i} = y_i + \theta_l^\top x_i,\quad [Z_l]_{d+1,n+1} = \theta_l^\top x_q,\quad "
                  r"\theta_0 = 0,\ \theta_{l+1} = \theta_l + u_l",

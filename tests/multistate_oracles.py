@@ -14,7 +14,7 @@ simplified with ``gammasimp``. (The engine uses the rising-factorial formula ins
 from __future__ import annotations
 
 from collections import defaultdict
-from functools import lru_cache
+from functools import cache
 from itertools import product
 
 import sympy as sp
@@ -22,7 +22,7 @@ import sympy as sp
 _B = sp.Symbol("B")
 
 
-@lru_cache(maxsize=None)
+@cache
 def beta_moment(a: sp.Expr, b: sp.Expr, m: int, r: int) -> sp.Expr:
     """``E[B^m (1 - B)^r]`` for ``B ~ Beta(a, b)``."""
     if a.is_integer and b.is_integer:
@@ -31,7 +31,7 @@ def beta_moment(a: sp.Expr, b: sp.Expr, m: int, r: int) -> sp.Expr:
     return sp.nsimplify(sp.gammasimp(sp.beta(a + m, b + r) / sp.beta(a, b)))
 
 
-@lru_cache(maxsize=None)
+@cache
 def dirichlet_row_moment(alpha: sp.Expr, counts: tuple[int, ...]) -> sp.Expr:
     """``E[prod_j k_j^{m_j}]`` for a Dirichlet(alpha, ..., alpha) row, by stick-breaking."""
     S = len(counts)

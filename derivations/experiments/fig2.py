@@ -113,7 +113,8 @@ def run_experiment(args) -> tuple[list[dict], dict]:
     law = ChainLaw.default(args.p)
     model = StructuredLSA(args.d, layers=args.layers, init_scale=args.init_scale, seed=args.seed)
     sign = -1.0 if args.readout == "minus" else 1.0
-    res = train(Negated(model) if sign < 0 else model, law, args.d, args.n, steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed,
+    trained = Negated(model) if sign < 0 else model
+    res = train(trained, law, args.d, args.n, steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed,
                 progress=True)
     test = sample_prompts(law, args.d, args.n, args.eval, seed=10_000 + args.seed)
     rows = layer_objectives(model, test.Z0)

@@ -98,7 +98,7 @@ def train_one(S: int, L: int, seed: int, args, progress=None) -> tuple[DenseLSA,
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     gen = torch.Generator().manual_seed(10_000 + seed)
     losses = []
-    for step in range(args.steps):
+    for _step in range(args.steps):
         pb = sample_multistate(S, args.d, args.n, args.batch, alpha=args.alpha, generator=gen)
         loss = ((model(pb.Z0) - pb.y) ** 2).mean()
         opt.zero_grad(set_to_none=True)

@@ -61,7 +61,7 @@ def _point(d: int, p, n, starts: int = 32) -> dict:
 def build(p=None, n=None, figure_dir=None, **kw) -> Derivation:
     """The derivation document (defaults p = 1/2, n = 5: the point where Theorem 3.3's parameters fail)."""
     pv, nv = steps.point(p, n, default_n=5)
-    P, N, M = P_SYMBOL, N_SYMBOL, M_SYMBOL
+    M = M_SYMBOL
     D = discriminant_d1()
     reg = region_d1()
     signs = coefficient_signs_m()

@@ -324,6 +324,8 @@ def check_forward_identity(d: int, n: int, L: int, q_sign: int = -1) -> Identity
     _check_int("d", d, 1)
     _check_int("n", n, 1)
     _check_int("L", L, 1)
+    if q_sign not in (-1, 1) or isinstance(q_sign, bool):
+        raise MarkovICLError(f"q_sign must be -1 (SPEC §7) or +1 (a mutation), got {q_sign!r}")
     t0 = time.perf_counter()
     pr = SymbolicPrompt(d, n)
     layers = [LayerParams.symbols(d, l) for l in range(1, L + 1)]
@@ -358,7 +360,8 @@ def check_forward_identity(d: int, n: int, L: int, q_sign: int = -1) -> Identity
             for j in range(d):
                 u[j] += (sum((Pl.Abar[i][j] * X[k][i] for i in range(d)), zero) + Pl.a[j] * r[k]) * scal
         theta = [t - v * QQ(1, n) for t, v in zip(theta, u)]
-    return IdentityResult("forward pass = recursion", d, n, L, bool(holds), time.perf_counter() - t0, terms)
+    name = "forward pass = recursion" + ("" if q_sign == -1 else " (mutated: Q sign +1)")
+    return IdentityResult(name, d, n, L, bool(holds), time.perf_counter() - t0, terms)
 
 
 def _ring_params(R: _Ring, lay: LayerParams):

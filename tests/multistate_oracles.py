@@ -27,8 +27,8 @@ def beta_moment(a: sp.Expr, b: sp.Expr, m: int, r: int) -> sp.Expr:
     """``E[B^m (1 - B)^r]`` for ``B ~ Beta(a, b)``."""
     if a.is_integer and b.is_integer:
         dens = _B ** (a - 1) * (1 - _B) ** (b - 1) / sp.beta(a, b)
-        return sp.nsimplify(sp.integrate(sp.expand(_B**m * (1 - _B) ** r * sp.gammasimp(dens)), (_B, 0, 1)))
-    return sp.nsimplify(sp.gammasimp(sp.beta(a + m, b + r) / sp.beta(a, b)))
+        return sp.cancel(sp.integrate(sp.expand(_B**m * (1 - _B) ** r * sp.gammasimp(dens)), (_B, 0, 1)))
+    return sp.cancel(sp.gammasimp(sp.beta(a + m, b + r) / sp.beta(a, b)))
 
 
 @cache
@@ -42,6 +42,16 @@ def dirichlet_row_moment(alpha: sp.Expr, counts: tuple[int, ...]) -> sp.Expr:
     return out
 
 
+def _exact(alpha) -> sp.Expr:
+    """alpha as an exact SymPy value (int, Fraction, string "p/q", Rational or a symbol); no floats."""
+    if isinstance(alpha, float):
+        raise TypeError(f"give alpha exactly (e.g. sympy.Rational(1, 2)), not the float {alpha!r}")
+    a = sp.sympify(str(alpha)) if not isinstance(alpha, sp.Basic) else alpha
+    if a.has(sp.Float):
+        raise TypeError(f"give alpha exactly, not {a!r}")
+    return a
+
+
 def feature_index(d: int) -> list[tuple[int, int, int]]:
     pairs = [(u, v) for u in range(1, d + 2) for v in range(u, d + 2)]
     return [(j, u, v) for j in range(1, d + 1) for (u, v) in pairs]
@@ -49,7 +59,7 @@ def feature_index(d: int) -> list[tuple[int, int, int]]:
 
 def enumerate_multistate(S: int, d: int, n: int, alpha) -> tuple[sp.Matrix, sp.Matrix, sp.Expr]:
     """Exact ``H``, ``h`` and ``E[y^2]`` by enumerating every S-state prompt of size (d, n)."""
-    alpha = sp.nsimplify(alpha)
+    alpha = _exact(alpha)
     idx = feature_index(d)
     dm = len(idx)
     L = d + 1
@@ -78,4 +88,4 @@ def enumerate_multistate(S: int, d: int, n: int, alpha) -> tuple[sp.Matrix, sp.M
         h += w * sh
         ey2 += w * sy
     norm = sp.Rational(1, S ** (n + 1))
-    return (H * norm).applyfunc(sp.nsimplify), (h * norm).applyfunc(sp.nsimplify), sp.nsimplify(ey2 * norm)
+    return (H * norm).applyfunc(sp.cancel), (h * norm).applyfunc(sp.cancel), sp.cancel(ey2 * norm)

@@ -25,11 +25,8 @@ Outputs (atomic writes): ``fig4.csv`` (one row per step) and ``fig4.png``.
 from __future__ import annotations
 
 import argparse
-import csv
 import math
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -37,6 +34,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from derivations.experiments.output import save_figure
+from derivations.experiments.output import write_csv as write_rows
 from derivations.verify_cmd import exact_objective, population_loss
 from numeric.lsa import DenseLSA, SparseLSA, one_layer_params, phi
 from numeric.train import train
@@ -78,31 +77,6 @@ def _check(args) -> None:
         raise MarkovICLError(f"--seed must be >= 0, got {args.seed}")
     if not args.lr > 0 or not args.init_scale > 0:
         raise MarkovICLError("--lr and --init-scale must be > 0")
-
-
-def _atomic_write(path: Path, write) -> None:
-    """Write a text file through a temporary file in the same folder and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", newline="") as fh:
-            write(fh)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _atomic_savefig(fig, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=130, bbox_inches="tight", format="png")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def run_experiment(args) -> dict:
@@ -204,7 +178,7 @@ def plot(result: dict, args, path: Path) -> None:
     ax2.grid(alpha=0.3, which="both")
     ax2.legend(fontsize=8)
     fig.tight_layout()
-    _atomic_savefig(fig, path)
+    save_figure(fig, path)
     plt.close(fig)
 
 
@@ -213,13 +187,8 @@ def write_csv(result: dict, path: Path) -> None:
     cols = ["step", "dense_train_loss", "sparse_train_loss", "dense_exact_loss", "sparse_exact_loss", "f_tilde_star",
             "f_star"]
 
-    def write(fh):
-        w = csv.DictWriter(fh, fieldnames=cols, restval="")
-        w.writeheader()
-        for r in result["rows"]:
-            w.writerow({k: (repr(float(v)) if k != "step" else v) for k, v in r.items()})
-
-    _atomic_write(path, write)
+    rows = [[(r[k] if k == "step" else repr(float(r[k]))) if k in r else "" for k in cols] for r in result["rows"]]
+    write_rows(path, cols, rows)
 
 
 def run(args) -> int:

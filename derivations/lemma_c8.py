@@ -102,8 +102,8 @@ def build(p=None, n=None, mc_samples: int = 100_000, **kw) -> Derivation:
         for d in (1, 2):
             for al in (sp.Integer(1), sp.Rational(1, 10)):
                 sol = solve_multistate(MultiStateTerms(S, d, al), nv)
-                rows.append([str(S), str(d), sp.latex(al), str(nv), sp.latex(sol.E_y2),
-                             sp.latex(sol.f_tilde_star) if len(str(sol.f_tilde_star)) < 40 else "(long)",
+                rows.append([f"${S}$", f"${d}$", f"${sp.latex(al)}$", f"${nv}$", f"${sp.latex(sol.E_y2)}$",
+                             f"${sp.latex(sol.f_tilde_star)}$" if len(str(sol.f_tilde_star)) < 40 else "(long)",
                              f"{float(sol.f_tilde_star):.6f}"])
     results.append(Block("Exact optima of the enlarged-space objective", "", table=rows))
     # checks: enumeration

@@ -21,6 +21,7 @@ import sys
 import sympy as sp
 
 from derivations.document import Block, Check, Derivation
+from derivations.render import tex_escape
 from symbolic.multilayer import (
     LayerParams,
     check_forward_identity,
@@ -70,15 +71,15 @@ def build(p=None, n=None, full_grid: bool = False, **kw) -> Derivation:
               "Q z_i = -(Abar x_i ; a^T x_i), so z_k^T Q z_i = -<Abar^T x_k + a y_k, x_i>, and the last row of P "
               "contributes b^T z_k = bx^T x_k + by y_k. The query column is masked by M, so every column i gains "
               "<u_l, x_i>; the inputs x never change.",
-              math=[sp.latex(sp.Eq(sp.Symbol("P_1"), LayerParams.symbols(2, 1).matrices()[0])),
-                    sp.latex(sp.Eq(sp.Symbol("Q_1"), LayerParams.symbols(2, 1).matrices()[1]))]),
+              math=[f"P_1 = {sp.latex(LayerParams.symbols(2, 1).matrices()[0])}",
+                    f"Q_1 = {sp.latex(LayerParams.symbols(2, 1).matrices()[1])}"]),
     ]
     checks: list[Check] = []
     rows = [["identity", "d", "n", "L", "holds", "terms", "seconds"]]
     for d in (1, 2, 3):
         for nn in (1, 2, 3):
             for res in (check_step_identity(d, nn), check_gradient_identity(d, nn)):
-                rows.append([res.name, str(d), str(nn), "all" if "theta" in res.name else "-",
+                rows.append([tex_escape(res.name), str(d), str(nn), "all" if "theta" in res.name else "-",
                              str(res.holds), str(res.terms), f"{res.seconds:.2f}"])
                 checks.append(Check(f"{res.name}, d = {d}, n = {nn}", res.holds, f"{res.seconds:.2f} s"))
     neg = check_gradient_identity(2, 2, binary=False)
@@ -86,7 +87,7 @@ def build(p=None, n=None, full_grid: bool = False, **kw) -> Derivation:
                         not neg.holds, neg.detail))
     for d, nn, L in (FORWARD_FULL if full_grid else FORWARD_SUBSET):
         res = check_forward_identity(d, nn, L)
-        rows.append([res.name, str(d), str(nn), str(L), str(res.holds), str(res.terms), f"{res.seconds:.2f}"])
+        rows.append([tex_escape(res.name), str(d), str(nn), str(L), str(res.holds), str(res.terms), f"{res.seconds:.2f}"])
         checks.append(Check(f"{res.name}, d = {d}, n = {nn}, L = {L} (full expansion)", res.holds,
                             f"{res.terms} monomials, {res.seconds:.2f} s"))
     wrong = check_forward_identity(1, 2, 2, q_sign=1)

@@ -147,6 +147,21 @@ def _hemisphere_points(N: int, count: int, seed: int) -> np.ndarray:
     return g
 
 
+def covering_angle(points: np.ndarray, probes: int = 20000, seed: int = 12345) -> float:
+    """Resolution of a start set: the largest angle (degrees) from a direction to its nearest start.
+
+    Directions are taken up to sign (``f(b) = f(-b)``). Monte Carlo over ``probes``
+    seeded uniform directions, so a slight underestimate of the true covering radius.
+    """
+    rng = np.random.default_rng(seed)
+    N = points.shape[1]
+    g = rng.normal(size=(probes, N))
+    g /= np.linalg.norm(g, axis=1, keepdims=True)
+    P = points / np.linalg.norm(points, axis=1, keepdims=True)
+    cos = np.abs(g @ P.T).max(axis=1)
+    return float(np.degrees(np.arccos(np.clip(cos.min(), -1.0, 1.0))))
+
+
 def _canonical(b: np.ndarray) -> np.ndarray:
     b = b / np.linalg.norm(b)
     k = np.flatnonzero(np.abs(b) > 1e-12)[-1]
@@ -190,8 +205,10 @@ def minimize_over_b(loss: OneLayerLoss, starts: int | None = None, seed: int = 0
     f, b, A = best
     agree = sum(1 for v in vals if v - f <= agree_tol)
     spread = vals[min(agree, len(vals)) - 1] - f if agree else 0.0
+    cover = covering_angle(P0)
     cert = (f"multistart BFGS on the unit sphere of b in R^{N}: {len(P0)} starts "
-            f"(scrambled Sobol directions, seed {seed}), exact gradient by variable projection; "
+            f"(scrambled Sobol directions, seed {seed}; every direction lies within {cover:.1f} deg of a start, "
+            f"Monte Carlo estimate), exact gradient by variable projection; "
             f"best f = {f:.15g}; {agree} of {len(P0)} runs agree within {agree_tol:g} "
             f"(spread {spread:.1e}); worst local minimum {vals[-1]:.6g}")
     return FStar(f, b, A, cert, vals)

@@ -130,6 +130,7 @@ def build(p=None, n=None, figure_dir=None, **kw) -> Derivation:
     ))
 
     # results
+    n_lo, n_hi = (_root_above_one(reg.N.subs(P_SYMBOL, e)) for e in (0, 1))
     rows = [["$n$", "threshold $p_n$ ($D\\ge0$ iff $p\\le p_n$)", "$\\approx$"]]
     for k, t in reg.integer_p_thresholds.items():
         if t is None:
@@ -155,8 +156,8 @@ def build(p=None, n=None, figure_dir=None, **kw) -> Derivation:
         Block("The exact d = 1 region",
               f"D(p, n) >= 0 iff n >= n0(p) = 1 + m0(p), m0(p) the unique positive root of N(p, 1 + m). For integer n: "
               f"never for n <= {reg.never_below}; for every p from n = {reg.always_from} on; in between iff p <= p_n "
-              "(the unique root of N(p, n) in (0, 1)). n0(p) increases from about 4.79 (p -> 0) to about 12.93 "
-              "(p -> 1).", table=rows),
+              f"(the unique root of N(p, n) in (0, 1)). As p -> 0, n0(p) tends to the root {n_lo} ~ {float(n_lo):.4f} "
+              f"of N(0, n); as p -> 1 to the root {n_hi} ~ {float(n_hi):.4f} of N(1, n).", table=rows),
         Block("Smallest n for Theorem 3.3's parameters", "n0(p) is a real algebraic number (root of N(p, .)).",
               table=prow),
         Block("Realisability, f* and the sandwich", "f* for d = 1 is exact (critical points); for d = 2 multistart "
@@ -168,6 +169,14 @@ def build(p=None, n=None, figure_dir=None, **kw) -> Derivation:
              "the upper bound f(psi(X*)) valid and equal to f~* when X* is realisable. SPEC quotes d = 8, dm = 360 for "
              f"Example C.13; our equality-only encoding needs d = {B13.d} (squared slacks for every inequality).")
     return Derivation("realizability", TITLE, statement, steps_, results, checks, figures=[fig], notes=notes)
+
+
+def _root_above_one(poly_n) -> sp.Expr:
+    """The unique real root n > 1 of a polynomial in n (the limits of n0(p) at p = 0 and p = 1)."""
+    roots = [r for r in sp.Poly(sp.expand(poly_n), N_SYMBOL).real_roots() if r > 1]
+    if len(roots) != 1:  # pragma: no cover - N(0, n), N(1, n) are quadratics with one root > 1
+        raise ValueError(f"expected one root n > 1 of {poly_n}, got {roots}")
+    return sp.radsimp(roots[0])
 
 
 def _checks(D, reg, signs, pts, B13) -> list[Check]:

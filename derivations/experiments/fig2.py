@@ -18,13 +18,12 @@ Outputs (atomic writes): ``fig2.csv`` (one row per layer l = 0..L), ``fig2.png``
 from __future__ import annotations
 
 import argparse
-import csv
 import time
 from pathlib import Path
 
 import torch
 
-from derivations.experiments.fig3 import _atomic_savefig, _atomic_write
+from derivations.experiments.output import save_figure, write_records
 from numeric.lsa import StructuredLSA
 from numeric.prompts import sample_prompts
 from numeric.train import train
@@ -147,7 +146,7 @@ def plot(rows: list[dict], path: Path, d: int) -> None:
         ax.set_xlabel("layer l")
         ax.set_title(title, fontsize=9)
         ax.legend(fontsize=7)
-    _atomic_savefig(fig, path)
+    save_figure(fig, path)
     plt.close(fig)
 
 
@@ -157,13 +156,7 @@ def run(args) -> int:
     t0 = time.perf_counter()
     rows, info = run_experiment(args)
 
-    def write(fh):
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
-
-    _atomic_write(out / "fig2.csv", write)
+    write_records(out / "fig2.csv", rows)
     if not args.no_plot:
         plot(rows, out / "fig2.png", args.d)
     print(f"fig2: {args.layers}-layer structured LSA, n = {args.n}, d = {args.d}, p = {args.p}, readout {args.readout}; "

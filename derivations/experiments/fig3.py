@@ -18,10 +18,7 @@ Outputs (atomic writes): ``fig3.csv`` (one row per S, L, seed), ``fig3_summary.c
 from __future__ import annotations
 
 import argparse
-import csv
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -29,6 +26,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from derivations.experiments.output import save_figure, write_records
 from numeric.lsa import DenseLSA
 from numeric.multistate import sample_multistate
 from symbolic.errors import MarkovICLError
@@ -111,30 +109,6 @@ def train_one(S: int, L: int, seed: int, args, progress=None) -> tuple[DenseLSA,
     return model, losses
 
 
-def _atomic_write(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", newline="") as fh:
-            write(fh)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _atomic_savefig(fig, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=130, bbox_inches="tight", format="png")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def run_experiment(args) -> tuple[list[dict], list[dict]]:
     """All (S, L, seed) runs; returns (rows, summary)."""
     _check(args)
@@ -170,13 +144,7 @@ def run_experiment(args) -> tuple[list[dict], list[dict]]:
 
 
 def _write_csv(path: Path, rows: list[dict]) -> None:
-    def write(fh):
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
-
-    _atomic_write(path, write)
+    write_records(path, rows)
 
 
 def plot(summary: list[dict], path: Path, args) -> None:
@@ -199,7 +167,7 @@ def plot(summary: list[dict], path: Path, args) -> None:
     ax.set_xticks(args.layers)
     ax.set_title(f"dense LSA, n = {args.n}, length {args.d + 1}, Dirichlet({args.alpha:g})", fontsize=9)
     ax.legend(fontsize=8)
-    _atomic_savefig(fig, path)
+    save_figure(fig, path)
     plt.close(fig)
 
 

@@ -31,3 +31,10 @@ def save_figure(fig, path: Path, dpi: int = 130) -> Path:
     fig.savefig(buf, dpi=dpi, bbox_inches="tight", format=path.suffix.lstrip(".") or "png")
     atomic_write_bytes(path, buf.getvalue())
     return path
+
+
+def write_records(path: Path, records: Sequence[dict], float_format: str = ".6g") -> Path:
+    """Write a list of dicts (same keys, in the first record's order) as CSV atomically; floats as ``float_format``."""
+    header = list(records[0])
+    rows = [[format(r[k], float_format) if isinstance(r[k], float) else r[k] for k in header] for r in records]
+    return write_csv(path, header, rows)

@@ -35,6 +35,12 @@ def _randn(shape, scale: float, gen: torch.Generator, dtype: torch.dtype) -> nn.
     return nn.Parameter(scale * torch.randn(*shape, generator=gen, dtype=dtype))
 
 
+def _check_layers(layers) -> int:
+    if isinstance(layers, bool) or not isinstance(layers, int) or layers < 1:
+        raise MarkovICLError(f"layers must be an integer >= 1, got {layers!r}")
+    return layers
+
+
 def _check_d(d) -> int:
     if isinstance(d, bool) or not isinstance(d, int) or d < 1:
         raise MarkovICLError(f"d must be an integer >= 1, got {d!r}")
@@ -71,9 +77,7 @@ class DenseLSA(nn.Module):
                  dtype: torch.dtype = torch.float64):
         super().__init__()
         self.d = _check_d(d)
-        if isinstance(layers, bool) or not isinstance(layers, int) or layers < 1:
-            raise MarkovICLError(f"layers must be an integer >= 1, got {layers!r}")
-        self.layers = layers
+        self.layers = _check_layers(layers)
         gen = _generator(seed)
         D = d + 1
         self.P = nn.ParameterList([_randn((D, D), init_scale, gen, dtype) for _ in range(layers)])
@@ -135,9 +139,7 @@ class StructuredLSA(nn.Module):
                  dtype: torch.dtype = torch.float64):
         super().__init__()
         self.d = _check_d(d)
-        if isinstance(layers, bool) or not isinstance(layers, int) or layers < 1:
-            raise MarkovICLError(f"layers must be an integer >= 1, got {layers!r}")
-        self.layers = layers
+        self.layers = _check_layers(layers)
         gen = _generator(seed)
         L = layers
         self.bx = _randn((L, d), init_scale, gen, dtype)

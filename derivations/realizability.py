@@ -39,6 +39,7 @@ from symbolic.realizability import (
     realize,
     region_d1,
     smallest_n,
+    threshold_limits,
     threshold_n,
 )
 from symbolic.solve import solve_numeric
@@ -75,7 +76,8 @@ def build(p=None, n=None, figure_dir=None, **kw) -> Derivation:
         "S_j has rank 1, or rank 2 and is indefinite, and one direction b is a common linear factor of all of them: "
         "a polynomial-time linear-algebra test (SPEC §6). For d = 1 this is D = X_2^2 - 4 X_1 X_3 >= 0. Theorem 3.3 "
         "presents its parameters as a global minimiser for all (p, n); they exist only where D(p, n) >= 0, and this "
-        "document derives that region exactly. The best one-layer loss f* obeys f~* <= f* <= f(psi(X*)) (Remark C.15). "
+        "document derives that region exactly. The best one-layer loss f* obeys "
+        "$\\tilde f^* \\le f^* \\le f(\\psi(X^*))$ (Remark C.15). "
         "Theorem 3.5's NP-hardness concerns the general bilinear problem b^T D(r) A_{:,j} = X_r with free matrices "
         "D(r); the LSA map fixes D(r), and for it realisability is decided in polynomial time by the test above. "
         "The NP-hardness therefore applies to the general class, not to realising an LSA optimum.",
@@ -130,7 +132,7 @@ def build(p=None, n=None, figure_dir=None, **kw) -> Derivation:
     ))
 
     # results
-    n_lo, n_hi = (_root_above_one(reg.N.subs(P_SYMBOL, e)) for e in (0, 1))
+    n_lo, n_hi = threshold_limits()
     rows = [["$n$", "threshold $p_n$ ($D\\ge0$ iff $p\\le p_n$)", "$\\approx$"]]
     for k, t in reg.integer_p_thresholds.items():
         if t is None:
@@ -156,8 +158,8 @@ def build(p=None, n=None, figure_dir=None, **kw) -> Derivation:
         Block("The exact d = 1 region",
               f"D(p, n) >= 0 iff n >= n0(p) = 1 + m0(p), m0(p) the unique positive root of N(p, 1 + m). For integer n: "
               f"never for n <= {reg.never_below}; for every p from n = {reg.always_from} on; in between iff p <= p_n "
-              f"(the unique root of N(p, n) in (0, 1)). As p -> 0, n0(p) tends to the root {n_lo} ~ {float(n_lo):.4f} "
-              f"of N(0, n); as p -> 1 to the root {n_hi} ~ {float(n_hi):.4f} of N(1, n).", table=rows),
+              f"(the unique root of N(p, n) in (0, 1)). As p -> 0, n0(p) tends to the root {n_lo} (about {float(n_lo):.4f}) "
+              f"of N(0, n); as p -> 1 to the root {n_hi} (about {float(n_hi):.4f}) of N(1, n).", table=rows),
         Block("Smallest n for Theorem 3.3's parameters", "n0(p) is a real algebraic number (root of N(p, .)).",
               table=prow),
         Block("Realisability, f* and the sandwich", "f* for d = 1 is exact (critical points); for d = 2 multistart "
@@ -166,17 +168,39 @@ def build(p=None, n=None, figure_dir=None, **kw) -> Derivation:
     ]
     checks = _checks(D, reg, signs, pts, B13)
     notes = ("SPEC §6 does not define psi of Remark C.15; we use the Euclidean-nearest realisable point, which makes "
-             "the upper bound f(psi(X*)) valid and equal to f~* when X* is realisable. SPEC quotes d = 8, dm = 360 for "
+             "the upper bound f(psi(X*)) valid and equal to $\\tilde f^*$ when X* is realisable. SPEC quotes d = 8, dm = 360 for "
              f"Example C.13; our equality-only encoding needs d = {B13.d} (squared slacks for every inequality).")
     return Derivation("realizability", TITLE, statement, steps_, results, checks, figures=[fig], notes=notes)
 
 
-def _root_above_one(poly_n) -> sp.Expr:
-    """The unique real root n > 1 of a polynomial in n (the limits of n0(p) at p = 0 and p = 1)."""
-    roots = [r for r in sp.Poly(sp.expand(poly_n), N_SYMBOL).real_roots() if r > 1]
-    if len(roots) != 1:  # pragma: no cover - N(0, n), N(1, n) are quadratics with one root > 1
-        raise ValueError(f"expected one root n > 1 of {poly_n}, got {roots}")
-    return sp.radsimp(roots[0])
+def _fixed_sign(poly_pm) -> int:
+    """+1 / -1 when every coefficient in m of ``poly_pm`` (a polynomial in p, m) has that sign on 0 < p < 1
+    (no root in (0, 1), sign at p = 1/2; zero coefficients allowed, not all zero), else 0."""
+    signs = set()
+    for c in sp.Poly(sp.expand(poly_pm), M_SYMBOL).all_coeffs():
+        if c == 0:
+            continue
+        cp = sp.Poly(c, P_SYMBOL)
+        if cp.degree() > 0 and any(0 < r < 1 for r in cp.real_roots()):
+            return 0
+        signs.add(1 if c.subs(P_SYMBOL, sp.Rational(1, 2)) > 0 else -1)
+    return signs.pop() if len(signs) == 1 else 0
+
+
+def _positive_on_domain(reg) -> bool:
+    """D / N = n^2 / prod(f_k^{e_k}): each base f_k has one strict sign on 0 < p < 1, m = n - 1 >= 0."""
+    num, den = sp.fraction(sp.factor(reg.positive_factor))
+    ok = True
+    for part, want_pos in ((num, True), (den, True)):
+        coeff, factors = sp.factor_list(part)
+        total = 1 if coeff > 0 else -1
+        for f, e in factors:
+            sg = _fixed_sign(f.subs(N_SYMBOL, M_SYMBOL + 1))
+            if sg == 0 or (sg < 0 and f.subs(N_SYMBOL, M_SYMBOL + 1).subs(M_SYMBOL, 0).subs(P_SYMBOL, sp.Rational(1, 2)) == 0):
+                ok = False
+            total *= sg**e
+        ok &= (total > 0) == want_pos
+    return ok
 
 
 def _checks(D, reg, signs, pts, B13) -> list[Check]:
@@ -191,6 +215,8 @@ def _checks(D, reg, signs, pts, B13) -> list[Check]:
                            f"b = {r10.b}, A = {r10.A}"))
     out.append(steps.check("coefficients of N(p, 1 + m) have signs + + + - - on (0, 1)", signs == ["+", "+", "+", "-", "-"],
                            "each coefficient has no root in (0, 1)"))
+    out.append(steps.check("D / N is positive for 0 < p < 1, n >= 1 (so sign D = sign N)", _positive_on_domain(reg),
+                           "every factor of D / N, written in m = n - 1, has coefficients of one strict sign on (0, 1)"))
     agree = True
     terms = ObjectiveTerms(1, ChainLaw.default())
     for pp in ["1/10", "1/2", "9/10"]:

@@ -25,7 +25,7 @@ from symbolic.varpro import OneLayerLoss, best_one_layer, psi
 MAX_CERTIFIED_D = 6
 
 
-def realize_result(d: int, p, n, starts: int | None = None, seed: int = 0) -> dict:
+def realize_result(d: int, p, n, starts: int | None = None, seed: int = 0, progress: bool = False) -> dict:
     """Everything ``markov-icl realize`` prints, as a JSON-ready dict.
 
     Keys: d, p, n, realizable, reason, discriminant (d = 1, exact string; else None),
@@ -51,9 +51,9 @@ def realize_result(d: int, p, n, starts: int | None = None, seed: int = 0) -> di
     disc = None
     if d == 1:
         disc = str(sp.Rational(X[1] ** 2 - 4 * X[0] * X[2]))
-    res = best_one_layer(d, sol.H, sol.beta, sol.E_y2, starts=starts, seed=seed)
+    res = best_one_layer(d, sol.H, sol.beta, sol.E_y2, starts=starts, seed=seed, progress=progress)
     loss = OneLayerLoss(d, sol.H, sol.beta, sol.E_y2)
-    ps = psi(X, d, starts=starts, seed=seed)
+    ps = psi(X, d, starts=starts, seed=seed, progress=progress)
     f_psi = loss.tilde(ps.X)
     cert = [res.certificate]
     if d > MAX_CERTIFIED_D:
@@ -135,7 +135,7 @@ def register(sub) -> None:
 def _run(args) -> int:
     if args.starts is not None and args.starts < 1:
         raise MarkovICLError(f"--starts must be >= 1, got {args.starts}")
-    res = realize_result(args.d, args.p, args.n, starts=args.starts, seed=args.seed)
+    res = realize_result(args.d, args.p, args.n, starts=args.starts, seed=args.seed, progress=True)
     print(json.dumps(res) if args.json else format_result(res))
     return 0
 

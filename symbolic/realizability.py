@@ -425,6 +425,18 @@ def threshold_n(p) -> sp.Expr:
     return roots[0]
 
 
+def threshold_limits() -> tuple[sp.Expr, sp.Expr]:
+    """``(lim_{p->0} n0(p), lim_{p->1} n0(p))``: the roots n > 1 of ``N(0, n)`` and ``N(1, n)``, exact."""
+    out = []
+    for e in (0, 1):
+        poly = sp.Poly(sp.expand(region_d1().N.subs(P_SYMBOL, e)), N_SYMBOL)
+        roots = [r for r in poly.real_roots() if r > 1]
+        if len(roots) != 1:  # pragma: no cover - N(0, n), N(1, n) are quadratics with one root > 1
+            raise MarkovICLError(f"expected one root n > 1 of N({e}, n), got {roots}")
+        out.append(sp.radsimp(roots[0]))
+    return out[0], out[1]
+
+
 def smallest_n(p) -> int:
     """The smallest integer n >= 1 with ``D(p, n) >= 0`` (Theorem 3.3's parameters exist), exact."""
     pv = parse_value(p, "p")

@@ -169,7 +169,7 @@ def _canonical(b: np.ndarray) -> np.ndarray:
 
 
 def minimize_over_b(loss: OneLayerLoss, starts: int | None = None, seed: int = 0, agree_tol: float = 1e-9,
-                    extra_starts: list | None = None) -> FStar:
+                    extra_starts: list | None = None, progress: bool = False, desc: str = "f* multistart") -> FStar:
     """Global minimum of ``f(b)`` over the unit sphere (d <= 6 recommended): multistart BFGS.
 
     Args:
@@ -177,7 +177,10 @@ def minimize_over_b(loss: OneLayerLoss, starts: int | None = None, seed: int = 0
         seed: seeds the Sobol scrambling (runs are reproducible).
         agree_tol: runs within this of the best count as agreeing.
         extra_starts: further start directions (e.g. from a trained model).
+        progress: show a progress bar over the starts (only when stderr is a terminal).
     """
+    import sys
+
     from scipy.optimize import minimize
 
     d = loss.d
@@ -194,7 +197,9 @@ def minimize_over_b(loss: OneLayerLoss, starts: int | None = None, seed: int = 0
 
     vals = []
     best = None
-    for b0 in P0:
+    from tqdm.auto import tqdm
+
+    for b0 in tqdm(P0, desc=desc, leave=False, disable=not (progress and sys.stderr.isatty())):
         res = minimize(fun, b0, jac=True, method="BFGS", options={"gtol": 1e-10, "maxiter": 400})
         b = _canonical(res.x)
         f, A, g = loss.project(b)
@@ -256,14 +261,15 @@ def f_star_d1_exact(H, beta, E_y2) -> FStar:
     return FStar(float(val), b, A, cert, sorted(float(c[0]) for c in cand), exact)
 
 
-def best_one_layer(d: int, H, beta, E_y2, starts: int | None = None, seed: int = 0) -> FStar:
+def best_one_layer(d: int, H, beta, E_y2, starts: int | None = None, seed: int = 0,
+                   progress: bool = False) -> FStar:
     """``f*`` by the exact d = 1 route or the multistart route (d >= 2), SPEC §6."""
     if d == 1:
         try:
             return f_star_d1_exact(H, beta, E_y2)
         except (TypeError, ValueError):
             pass
-    return minimize_over_b(OneLayerLoss(d, H, beta, E_y2), starts=starts, seed=seed)
+    return minimize_over_b(OneLayerLoss(d, H, beta, E_y2), starts=starts, seed=seed, progress=progress)
 
 
 @dataclass
@@ -277,7 +283,7 @@ class Psi:
     certificate: str
 
 
-def psi(X, d: int, starts: int | None = None, seed: int = 0) -> Psi:
+def psi(X, d: int, starts: int | None = None, seed: int = 0, progress: bool = False) -> Psi:
     """``psi(X) = phi(b, A)`` minimising ``||phi(b, A) - X||_2`` (variable projection with H = I).
 
     Any (b, A) gives an upper bound ``f(psi) >= f*``; when X is realisable the minimum
@@ -293,9 +299,9 @@ def psi(X, d: int, starts: int | None = None, seed: int = 0) -> Psi:
         if exact_X is not None:
             res = f_star_d1_exact(sp.eye(3), sp.Matrix(exact_X), sum(v * v for v in exact_X))
         else:
-            res = minimize_over_b(dist_loss, starts=starts, seed=seed)
+            res = minimize_over_b(dist_loss, starts=starts, seed=seed, progress=progress, desc="psi multistart")
     else:
-        res = minimize_over_b(dist_loss, starts=starts, seed=seed)
+        res = minimize_over_b(dist_loss, starts=starts, seed=seed, progress=progress, desc="psi multistart")
     Xp = dist_loss.phi(res.b, res.A)
     return Psi(res.b, res.A, Xp, math.sqrt(max(res.f_star, 0.0)),
                "psi = nearest realisable point in the Euclidean norm; " + res.certificate)

@@ -22,10 +22,7 @@ writes): ``fig5.csv`` (one row per d and seed) and ``fig5.png``.
 from __future__ import annotations
 
 import argparse
-import csv
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -33,6 +30,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from derivations.experiments.output import save_figure, write_csv
 from numeric.lsa import DenseLSA, one_layer_params
 from numeric.prompts import enlarged_features, sample_prompts
 from numeric.train import train
@@ -107,18 +105,6 @@ def _check(args) -> list[int]:
     return ds
 
 
-def _atomic_write(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", newline="") as fh:
-            write(fh)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _accuracy(pred: torch.Tensor, y: torch.Tensor) -> float:
     """Round the prediction to the nearest state in {0, 1} and compare with the label."""
     return float(((pred >= 0.5).to(y.dtype) == y).double().mean())
@@ -178,17 +164,14 @@ def summarise(rows: list[dict]) -> list[dict]:
     return out
 
 
-def write_csv(rows: list[dict], path: Path) -> None:
-    cols = ["d", "seed", "acc_least_squares", "acc_lsa", "lsa_exact_loss", "lsa_final_train_loss", "f_tilde_star",
-            "f_star", "f_star_how", "train_seconds"]
+CSV_COLUMNS = ["d", "seed", "acc_least_squares", "acc_lsa", "lsa_exact_loss", "lsa_final_train_loss",
+               "f_tilde_star", "f_star", "f_star_how", "train_seconds"]
 
-    def write(fh):
-        w = csv.DictWriter(fh, fieldnames=cols)
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: (repr(float(v)) if isinstance(v, float) else v) for k, v in r.items()})
 
-    _atomic_write(path, write)
+def write_rows(rows: list[dict], path: Path) -> None:
+    """One CSV row per (d, seed); floats at full precision (``repr``), written atomically."""
+    write_csv(path, CSV_COLUMNS,
+              ([repr(float(r[k])) if isinstance(r[k], float) else r[k] for k in CSV_COLUMNS] for r in rows))
 
 
 def plot(summary: list[dict], args, path: Path) -> None:
@@ -218,15 +201,8 @@ def plot(summary: list[dict], args, path: Path) -> None:
     ax2.grid(alpha=0.3)
     ax2.legend(fontsize=8)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=130, bbox_inches="tight", format="png")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        save_figure(fig, path)
     finally:
         plt.close(fig)
 
@@ -238,7 +214,7 @@ def run(args) -> int:
     t0 = time.perf_counter()
     rows = run_experiment(args, ds)
     out = Path(args.out)
-    write_csv(rows, out / "fig5.csv")
+    write_rows(rows, out / "fig5.csv")
     summary = summarise(rows)
     written = [out / "fig5.csv"]
     if not args.no_plot:

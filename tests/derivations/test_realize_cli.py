@@ -27,6 +27,7 @@ def test_d1_p_half_n5_not_realisable_positive_gap(capsys):
     assert res["gap"] > 2e-5
     assert res["f_tilde_star"] < res["f_star"] <= res["f_psi"]
     assert len(res["b"]) == 2 and len(res["A"]) == 2 and len(res["A"][0]) == 1
+    assert "exact for d = 1" in res["certificate"] and "real roots" in res["certificate"]
 
 
 def test_d1_p_half_n10_realisable_zero_gap(capsys):
@@ -44,6 +45,8 @@ def test_d2_never_realisable(capsys, p, n):
     res = run_json(capsys, "--d", "2", "--p", p, "--n", str(n), "--starts", "16")
     assert res["realizable"] is False and res["discriminant"] is None
     assert res["gap"] > 1e-4 and res["f_star"] <= res["f_psi"] + 1e-12
+    cert = res["certificate"]  # how f* was certified: starts, resolution, agreement of the best runs
+    assert "16 starts" in cert and "deg of a start" in cert and "runs agree" in cert
 
 
 @pytest.mark.parametrize("args", [["--d", "0", "--p", "1/2", "--n", "5"], ["--d", "1", "--p", "3/2", "--n", "5"],

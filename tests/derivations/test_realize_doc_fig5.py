@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import csv
 
 from derivations.cli import main
@@ -29,6 +30,7 @@ def test_fig5_small_run_writes_csv_and_png(tmp_path, capsys):
         assert 0.0 <= float(r["acc_lsa"]) <= 1.0 and 0.0 <= float(r["acc_least_squares"]) <= 1.0
         # exact population losses: f~* <= f* <= trained loss
         assert float(r["f_tilde_star"]) <= float(r["f_star"]) + 1e-12 <= float(r["lsa_exact_loss"]) + 1e-12
+    assert rows[0]["f_star_how"].startswith("exact") and "runs agree" in rows[1]["f_star_how"]
     assert (tmp_path / "fig5.png").stat().st_size > 1000
     assert "fig5:" in capsys.readouterr().out
 
@@ -38,3 +40,16 @@ def test_fig5_bad_input_exit_2(capsys):
     assert main(["experiment", "fig5", "--p", "2"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and all(e.startswith("markov-icl: error:") for e in err)
+
+
+def test_fig5_paper_option_sets_the_papers_sizes():
+    """SPEC §9: d = 1..10, n = 100, B = 1000 prompts, Adam lr 0.01, 1000 steps, 5 seeds."""
+    from derivations.experiments.fig5 import _check, add_arguments
+
+    ap = argparse.ArgumentParser()
+    add_arguments(ap)
+    args = ap.parse_args(["--paper"])
+    assert _check(args) == list(range(1, 11))
+    assert (args.n, args.batch, args.steps, args.lr, args.seeds) == (100, 1000, 1000, 0.01, 5)
+    small = ap.parse_args([])
+    assert _check(small) == list(range(1, 11)) and small.n < 100 and small.steps < 1000

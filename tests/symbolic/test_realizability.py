@@ -19,6 +19,7 @@ from symbolic.realizability import (
     realize,
     region_d1,
     smallest_n,
+    threshold_limits,
     threshold_n,
 )
 from symbolic.solve import solve_numeric
@@ -138,3 +139,18 @@ def test_integer_n_thresholds_in_p():
 def test_d2_optimum_not_realisable(p, n):
     X = solve_numeric(ObjectiveTerms(2, ChainLaw.default()), p=p, n=n).X_star
     assert not realize(X, 2).realizable
+
+
+def test_threshold_limits_at_the_ends_of_p():
+    lo, hi = threshold_limits()
+    assert sp.simplify(lo - (sp.Rational(19, 16) + 9 * sp.sqrt(41) / 16)) == 0
+    assert sp.simplify(hi - (6 + 4 * sp.sqrt(3))) == 0
+    # continuity: n0(p) for p close to 0 and 1, found by the separate root isolation of threshold_n
+    assert abs(float(threshold_n("1/100000")) - float(lo)) < 1e-3
+    assert abs(float(threshold_n("99999/100000")) - float(hi)) < 1e-2
+    # and the realisability oracle at integers around them: n = 4 never, n = 13 always (p near 0 and 1)
+    terms = ObjectiveTerms(1, ChainLaw.default())
+    assert not realize(solve_numeric(terms, p="1/1000", n=4).X_star, 1).realizable
+    assert realize(solve_numeric(terms, p="1/1000", n=5).X_star, 1).realizable
+    assert not realize(solve_numeric(terms, p="999/1000", n=12).X_star, 1).realizable
+    assert realize(solve_numeric(terms, p="999/1000", n=13).X_star, 1).realizable

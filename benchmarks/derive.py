@@ -71,7 +71,7 @@ def main() -> None:
         has_pdf = (Path(out) / "report.pdf").exists()
         inproc = _in_process(Path(tmp))
     rows = [
-        ("`markov-icl --help` (interpreter + imports)", startup),
+        ("`markov-icl --help` (interpreter + imports of every subcommand, PyTorch included)", startup),
         ("`derive all`, first run (empty cache)", cold),
         (f"`derive all`, second run (warm cache, median of {args.repeat})", warm),
         ("`derive all --no-cache`", nocache),

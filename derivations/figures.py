@@ -11,39 +11,27 @@ written atomically into the output folder.
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
 
 from derivations import cache
+from derivations.plotting import figure_bytes, pyplot
 from derivations.render import Figure
 
 N_VALUES = (2, 5, 10, 50)
 P_VALUES = (0.2, 0.5, 0.8)
 
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def _save(fig) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="pdf", bbox_inches="tight", metadata={"CreationDate": None})
-    _pyplot().close(fig)
-    return buf.getvalue()
+    return figure_bytes(fig, "pdf", metadata={"CreationDate": None})
 
 
 def x_star_vs_p(n_values=N_VALUES) -> bytes:
     """PDF bytes: the three coordinates of X*(p, n) against p, one curve per n (d = 1)."""
     from derivations.formulas import exact_d1, x_star
 
-    plt = _pyplot()
+    plt = pyplot()
     ps = np.linspace(0.02, 0.98, 200)
     fn = x_star("numpy")
     idx = exact_d1()["index"]
@@ -64,7 +52,7 @@ def f_star_vs_n(p_values=P_VALUES) -> bytes:
     """PDF bytes: f~*(p, n) against n (log scale), one curve per p (d = 1 and d = 2)."""
     from derivations.formulas import f_tilde_star, objective
 
-    plt = _pyplot()
+    plt = pyplot()
     ns = np.unique(np.round(np.logspace(0, 3, 60)))
     f1 = f_tilde_star("numpy")
     f2 = objective(2, "numpy").f_tilde_star
@@ -86,7 +74,7 @@ def loss_along_coordinates(p: float = 0.5, n: float = 10.0, d: int = 1) -> bytes
     """PDF bytes: f~(X) along each coordinate X_k through X*, minimiser marked (paper's Fig. 10)."""
     from derivations.formulas import loss_along, objective
 
-    plt = _pyplot()
+    plt = pyplot()
     fns = objective(d, "numpy")
     xs = np.asarray(fns.X_star(p, n), dtype=float)
     fstar = float(fns.f_tilde_star(p, n))

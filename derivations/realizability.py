@@ -19,6 +19,7 @@ import sympy as sp
 
 from derivations import steps
 from derivations.document import Block, Check, Derivation
+from derivations.plotting import pyplot, save_figure
 from symbolic.hardness import (
     EXAMPLE_C13_NONSEPARABLE,
     EXAMPLE_C13_SEPARABLE,
@@ -35,7 +36,6 @@ from symbolic.realizability import (
     coefficient_signs_m,
     discriminant_d1,
     phi,
-    plot_region_d1,
     realize,
     region_d1,
     smallest_n,
@@ -59,6 +59,28 @@ def _point(d: int, p, n, starts: int = 32) -> dict:
             "f_star": ft if rz.realizable else fs.f_star}
 
 
+def plot_region_d1(path, n_max: float = 16.0) -> Path:
+    """Plot the region D(p, n) >= 0 (shaded) and the boundary n0(p); atomic PNG write."""
+    import numpy as np
+
+    reg = region_d1()
+    f = sp.lambdify((P_SYMBOL, N_SYMBOL), reg.N, "numpy")
+    ps = np.linspace(0.001, 0.999, 400)
+    ns = np.linspace(1, n_max, 400)
+    PP, NN = np.meshgrid(ps, ns)
+    vals = f(PP, NN)
+    fig, ax = pyplot().subplots(figsize=(5.5, 4))
+    ax.contourf(PP, NN, vals >= 0, levels=[-0.5, 0.5, 1.5], colors=["#f4cccc", "#d9ead3"])
+    ax.contour(PP, NN, vals, levels=[0], colors="k", linewidths=1.2)
+    for nv in range(1, int(n_max) + 1):
+        ok = f(ps, nv) >= 0
+        ax.scatter(ps[::20], [nv] * len(ps[::20]), s=6, c=np.where(ok[::20], "green", "red"))
+    ax.set_xlabel("p")
+    ax.set_ylabel("n")
+    ax.set_title("d = 1: Theorem 3.3's parameters exist iff D(p, n) >= 0 (green)")
+    return save_figure(fig, path, dpi=120)
+
+
 def build(p=None, n=None, figure_dir=None, **kw) -> Derivation:
     """The derivation document (defaults p = 1/2, n = 5: the point where Theorem 3.3's parameters fail)."""
     pv, nv = steps.point(p, n, default_n=5)
@@ -67,7 +89,7 @@ def build(p=None, n=None, figure_dir=None, **kw) -> Derivation:
     reg = region_d1()
     signs = coefficient_signs_m()
     fig_dir = Path(figure_dir) if figure_dir else Path(tempfile.gettempdir()) / "markov-icl-figures"
-    fig = Path(plot_region_d1(fig_dir / "realizability_region_d1.png"))
+    fig = plot_region_d1(fig_dir / "realizability_region_d1.png")
 
     statement = Block(
         "Statement",

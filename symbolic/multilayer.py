@@ -344,24 +344,35 @@ def check_forward_identity(d: int, n: int, L: int, q_sign: int = -1) -> Identity
     holds, terms = True, 0
     for l, lay in enumerate(layers + [None]):
         Z = Zs[l]
-        expect_last = [y[k] + sum((theta[i] * X[k][i] for i in range(d)), zero) for k in range(n)]
-        expect_last.append(sum((theta[i] * X[n][i] for i in range(d)), zero))
+        expect_last = _ring_last_row(theta, X, y, zero)
         for i in range(d):
             holds &= all(Z[i][c] == Z0[i][c] for c in range(n + 1))
         holds &= all(Z[d][c] == expect_last[c] for c in range(n + 1))
         terms = max(terms, max(len(v) for v in Z[d]))
         if lay is None:
             break
-        Pl = LayerParams(*(_ring_params(R, lay)))
-        r = expect_last[:n]
-        u = [zero] * d
-        for k in range(n):
-            scal = sum((Pl.bx[i] * X[k][i] for i in range(d)), zero) + Pl.by * r[k]
-            for j in range(d):
-                u[j] += (sum((Pl.Abar[i][j] * X[k][i] for i in range(d)), zero) + Pl.a[j] * r[k]) * scal
-        theta = [t - v * QQ(1, n) for t, v in zip(theta, u)]
+        theta = _ring_theta_step(LayerParams(*_ring_params(R, lay)), theta, X, expect_last[:n], zero)
     name = "forward pass = recursion" + ("" if q_sign == -1 else " (mutated: Q sign +1)")
     return IdentityResult(name, d, n, L, bool(holds), time.perf_counter() - t0, terms)
+
+
+def _ring_last_row(theta, X, y, zero) -> list:
+    """The last row of ``Z(theta)``: ``y_k + <theta, x_k>`` for the n context columns, ``<theta, x_q>`` last."""
+    d, n = len(theta), len(y)
+    row = [y[k] + sum((theta[i] * X[k][i] for i in range(d)), zero) for k in range(n)]
+    row.append(sum((theta[i] * X[n][i] for i in range(d)), zero))
+    return row
+
+
+def _ring_theta_step(Pl: LayerParams, theta, X, r, zero) -> list:
+    """``theta + u``, ``u = -(1/n) sum_k (Abar^T x_k + a r_k)(bx^T x_k + by r_k)`` (SPEC §7), in the ring."""
+    d, n = len(theta), len(r)
+    u = [zero] * d
+    for k in range(n):
+        scal = sum((Pl.bx[i] * X[k][i] for i in range(d)), zero) + Pl.by * r[k]
+        for j in range(d):
+            u[j] += (sum((Pl.Abar[i][j] * X[k][i] for i in range(d)), zero) + Pl.a[j] * r[k]) * scal
+    return [t - v * QQ(1, n) for t, v in zip(theta, u)]
 
 
 def _ring_params(R: _Ring, lay: LayerParams):
@@ -384,20 +395,12 @@ def check_step_identity(d: int, n: int) -> IdentityResult:
     X = [[R.map[s] for s in col] for col in pr.X]
     y = [R.map[s] for s in pr.y]
     T = [R.map[s] for s in th]
-    last = [y[k] + sum((T[i] * X[k][i] for i in range(d)), zero) for k in range(n)]
-    last.append(sum((T[i] * X[n][i] for i in range(d)), zero))
+    last = _ring_last_row(T, X, y, zero)
     Z = [[X[c][i] for c in range(n + 1)] for i in range(d)] + [last]
     mats = [tuple(_to_ring(R, M) for M in lay.matrices())]
     Z1 = lsa_forward_ring(Z, mats, n, zero)[-1]
-    Pl = LayerParams(*_ring_params(R, lay))
-    u = [zero] * d
-    for k in range(n):
-        scal = sum((Pl.bx[i] * X[k][i] for i in range(d)), zero) + Pl.by * last[k]
-        for j in range(d):
-            u[j] += (sum((Pl.Abar[i][j] * X[k][i] for i in range(d)), zero) + Pl.a[j] * last[k]) * scal
-    T1 = [t - v * QQ(1, n) for t, v in zip(T, u)]
-    exp = [y[k] + sum((T1[i] * X[k][i] for i in range(d)), zero) for k in range(n)]
-    exp.append(sum((T1[i] * X[n][i] for i in range(d)), zero))
+    T1 = _ring_theta_step(LayerParams(*_ring_params(R, lay)), T, X, last[:n], zero)
+    exp = _ring_last_row(T1, X, y, zero)
     holds = all(Z1[i][c] == Z[i][c] for i in range(d) for c in range(n + 1))
     holds = holds and all(Z1[d][c] == exp[c] for c in range(n + 1))
     terms = max(len(v) for v in Z1[d])

@@ -451,39 +451,3 @@ def discriminant_at(p, n) -> sp.Rational:
     """``D(p, n)`` at rational p and integer n, exact."""
     pv, nv = parse_value(p, "p"), parse_value(n, "n")
     return sp.nsimplify(discriminant_d1().subs({P_SYMBOL: pv, N_SYMBOL: nv}))
-
-
-def plot_region_d1(path, n_max: float = 16.0) -> str:
-    """Plot the region D(p, n) >= 0 (shaded) and the boundary n0(p); atomic PNG write."""
-    import os
-    import tempfile
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    reg = region_d1()
-    f = sp.lambdify((P_SYMBOL, N_SYMBOL), reg.N, "numpy")
-    ps = np.linspace(0.001, 0.999, 400)
-    ns = np.linspace(1, n_max, 400)
-    PP, NN = np.meshgrid(ps, ns)
-    vals = f(PP, NN)
-    fig, ax = plt.subplots(figsize=(5.5, 4))
-    ax.contourf(PP, NN, vals >= 0, levels=[-0.5, 0.5, 1.5], colors=["#f4cccc", "#d9ead3"])
-    ax.contour(PP, NN, vals, levels=[0], colors="k", linewidths=1.2)
-    for nv in range(1, int(n_max) + 1):
-        ok = f(ps, nv) >= 0
-        ax.scatter(ps[::20], [nv] * len(ps[::20]), s=6, c=np.where(ok[::20], "green", "red"))
-    ax.set_xlabel("p")
-    ax.set_ylabel("n")
-    ax.set_title("d = 1: Theorem 3.3's parameters exist iff D(p, n) >= 0 (green)")
-    path = os.fspath(path)
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".png", dir=os.path.dirname(os.path.abspath(path)))
-    os.close(fd)
-    fig.savefig(tmp, dpi=120, bbox_inches="tight")
-    plt.close(fig)
-    os.replace(tmp, path)
-    return path

@@ -23,7 +23,8 @@ from pathlib import Path
 
 import torch
 
-from derivations.experiments.output import save_figure, write_records
+from derivations.experiments.output import write_records
+from derivations.plotting import pyplot, save_figure
 from numeric.lsa import StructuredLSA
 from numeric.prompts import sample_prompts
 from numeric.train import train
@@ -128,10 +129,7 @@ def run_experiment(args) -> tuple[list[dict], dict]:
 
 def plot(rows: list[dict], path: Path, d: int) -> None:
     """Two panels: R1's objectives and R2's objectives vs layer (values / n)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     ls = [r["layer"] for r in rows]
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
@@ -147,7 +145,6 @@ def plot(rows: list[dict], path: Path, d: int) -> None:
         ax.set_title(title, fontsize=9)
         ax.legend(fontsize=7)
     save_figure(fig, path)
-    plt.close(fig)
 
 
 def run(args) -> int:

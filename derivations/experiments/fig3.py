@@ -26,7 +26,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from derivations.experiments.output import save_figure, write_records
+from derivations.experiments.output import write_records
+from derivations.plotting import pyplot, save_figure
 from numeric.lsa import DenseLSA
 from numeric.multistate import sample_multistate
 from symbolic.errors import MarkovICLError
@@ -149,10 +150,7 @@ def _write_csv(path: Path, rows: list[dict]) -> None:
 
 def plot(summary: list[dict], path: Path, args) -> None:
     """Accuracy vs L, one line per |S| (error bars: std over seeds)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(5.2, 3.8))
     for S in args.states:
@@ -168,7 +166,6 @@ def plot(summary: list[dict], path: Path, args) -> None:
     ax.set_title(f"dense LSA, n = {args.n}, length {args.d + 1}, Dirichlet({args.alpha:g})", fontsize=9)
     ax.legend(fontsize=8)
     save_figure(fig, path)
-    plt.close(fig)
 
 
 def run(args) -> int:

@@ -34,8 +34,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from derivations.experiments.output import save_figure
 from derivations.experiments.output import write_csv as write_rows
+from derivations.plotting import pyplot, save_figure
 from derivations.verify_cmd import exact_objective, population_loss
 from numeric.lsa import DenseLSA, SparseLSA, one_layer_params, phi
 from numeric.train import train
@@ -142,10 +142,7 @@ def _smooth(values: np.ndarray, window: int) -> np.ndarray:
 
 def plot(result: dict, args, path: Path) -> None:
     """Left: minibatch loss (smoothed) and exact population loss; right: exact loss - f~* (log)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     rows, fstar = result["rows"], result["f_tilde_star"]
     steps = np.array([r["step"] for r in rows])
@@ -179,7 +176,6 @@ def plot(result: dict, args, path: Path) -> None:
     ax2.legend(fontsize=8)
     fig.tight_layout()
     save_figure(fig, path)
-    plt.close(fig)
 
 
 def write_csv(result: dict, path: Path) -> None:

@@ -30,7 +30,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from derivations.experiments.output import save_figure, write_csv
+from derivations.experiments.output import write_csv
+from derivations.plotting import pyplot, save_figure
 from numeric.lsa import DenseLSA, one_layer_params
 from numeric.prompts import enlarged_features, sample_prompts
 from numeric.train import train
@@ -176,10 +177,7 @@ def write_rows(rows: list[dict], path: Path) -> None:
 
 def plot(summary: list[dict], args, path: Path) -> None:
     """Left: accuracy vs d; right: exact population losses vs d."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     ds = np.array([s["d"] for s in summary])
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 3.8))
@@ -201,10 +199,7 @@ def plot(summary: list[dict], args, path: Path) -> None:
     ax2.grid(alpha=0.3)
     ax2.legend(fontsize=8)
     fig.tight_layout()
-    try:
-        save_figure(fig, path)
-    finally:
-        plt.close(fig)
+    save_figure(fig, path)
 
 
 def run(args) -> int:

@@ -1,6 +1,7 @@
-"""Atomic outputs of the experiments: a CSV and a figure are written whole or not at all.
+"""Atomic outputs of the experiments: a CSV is written whole or not at all (figures:
+:func:`derivations.plotting.save_figure`).
 
-Both render into memory first and then go through :func:`derivations.cache.atomic_write_bytes`
+The CSV renders into memory first and then goes through :func:`derivations.cache.atomic_write_text`
 (temporary file in the same folder, then ``os.replace``).
 """
 
@@ -11,7 +12,7 @@ import io
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from derivations.cache import atomic_write_bytes, atomic_write_text
+from derivations.cache import atomic_write_text
 
 
 def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence]) -> Path:
@@ -22,15 +23,6 @@ def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence]) -> Pa
     w.writerows(rows)
     atomic_write_text(Path(path), buf.getvalue())
     return Path(path)
-
-
-def save_figure(fig, path: Path, dpi: int = 130) -> Path:
-    """Save a matplotlib figure to ``path`` (format from the suffix) atomically; returns the path."""
-    path = Path(path)
-    buf = io.BytesIO()
-    fig.savefig(buf, dpi=dpi, bbox_inches="tight", format=path.suffix.lstrip(".") or "png")
-    atomic_write_bytes(path, buf.getvalue())
-    return path
 
 
 def write_records(path: Path, records: Sequence[dict], float_format: str = ".6g") -> Path:

@@ -145,3 +145,10 @@ def monte_carlo_objective(d, n, p, num, seed=0, chunk=50_000, fixed=None):
     seH = np.sqrt(np.maximum(sH2 / num - mH**2, 0) / num)
     seb = np.sqrt(np.maximum(sb2 / num - mb**2, 0) / num)
     return mH, seH, mb, seb
+
+
+def s1_from_spec(X):
+    """S_1 for d = 2 from SPEC §3: pairs (1,1),(1,2),(1,3),(2,2),(2,3),(3,3); off-diagonals halved."""
+    x11, x12, x13, x22, x23, x33 = X[:6]
+    h = sp.Rational(1, 2)
+    return sp.Matrix([[x11, h * x12, h * x13], [h * x12, x22, h * x23], [h * x13, h * x23, x33]])

@@ -7,8 +7,13 @@ import subprocess
 import sys
 
 import pytest
+import sympy as sp
+from oracles import s1_from_spec
 
 from derivations.cli import main
+from symbolic.laws import ChainLaw
+from symbolic.objective import ObjectiveTerms
+from symbolic.solve import solve_numeric
 
 KEYS = {"realizable", "discriminant", "f_tilde_star", "f_star", "f_psi", "gap", "b", "A", "certificate"}
 
@@ -44,6 +49,9 @@ def test_d1_p_half_n10_realisable_zero_gap(capsys):
 def test_d2_never_realisable(capsys, p, n):
     res = run_json(capsys, "--d", "2", "--p", p, "--n", str(n), "--starts", "16")
     assert res["realizable"] is False and res["discriminant"] is None
+    # oracle: S_1 from SPEC §3 is nonsingular, so X* (which equals the engine's exact solve) is not realisable
+    X = solve_numeric(ObjectiveTerms(2, ChainLaw.default()), p=p, n=n).X_star
+    assert [sp.Rational(x) for x in res["X_star"]] == list(X) and s1_from_spec(X).det() != 0
     assert res["gap"] > 1e-4 and res["f_star"] <= res["f_psi"] + 1e-12
     cert = res["certificate"]  # how f* was certified: starts, resolution, agreement of the best runs
     assert "16 starts" in cert and "deg of a start" in cert and "runs agree" in cert

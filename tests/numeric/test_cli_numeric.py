@@ -22,12 +22,19 @@ def test_verify_json_keys(capsys):
     assert len(res["X_star"]) == len(res["phi_trained"]) == 2 * 6  # d m, m = (d+1)(d+2)/2
     assert all(isinstance(x, float) for x in res["X_star"] + res["phi_trained"])
     assert res["trained_loss_exact"] >= res["f_tilde_star"] - 1e-12
+    # values: phi_distance is the Euclidean distance; the Monte Carlo loss agrees with the exact one
+    dist = sum((a - b) ** 2 for a, b in zip(res["phi_trained"], res["X_star"])) ** 0.5
+    assert abs(res["phi_distance"] - dist) < 1e-12
+    assert abs(res["trained_loss_mc"] - res["trained_loss_exact"]) < 5 * res["trained_loss_mc_stderr"]
 
 
 def test_verify_text(capsys):
     assert main(["verify", "--d", "1", "--p", "1/2", "--n", "5", "--steps", "10", "--mc-samples", "100"]) == 0
     out = capsys.readouterr().out
     assert "f~*" in out and "||phi - X*||" in out
+    # SPEC §5: f~*(1/2, 5) = 35/96
+    line = next(x for x in out.splitlines() if x.startswith("f~* (exact optimum)"))
+    assert abs(float(line.split()[-1]) - 35 / 96) < 1e-8
 
 
 @pytest.mark.parametrize("args", [

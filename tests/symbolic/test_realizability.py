@@ -10,6 +10,7 @@ import random
 
 import pytest
 import sympy as sp
+from oracles import s1_from_spec
 
 from symbolic.laws import ChainLaw
 from symbolic.objective import ObjectiveTerms
@@ -138,6 +139,7 @@ def test_integer_n_thresholds_in_p():
 @pytest.mark.parametrize("p,n", [("1/2", 5), ("1/2", 20), ("1/3", 7), ("4/5", 50)])
 def test_d2_optimum_not_realisable(p, n):
     X = solve_numeric(ObjectiveTerms(2, ChainLaw.default()), p=p, n=n).X_star
+    assert s1_from_spec(X).det() != 0  # oracle: a realisable S_1 = sym(b a_1^T) has rank <= 2
     assert not realize(X, 2).realizable
 
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import sympy as sp
 import torch
+from oracles import s1_from_spec
 from scipy.optimize import minimize
 
 from numeric.lsa import phi as torch_phi
@@ -25,13 +25,6 @@ from symbolic.varpro import best_one_layer
 
 P_GRID = ["1/10", "1/4", "1/2", "3/4", "9/10"]
 N_GRID = [1, 2, 3, 5, 10, 30, 100]
-
-
-def s1_from_spec(X):
-    """S_1 for d = 2 from SPEC §3: pairs (1,1),(1,2),(1,3),(2,2),(2,3),(3,3); off-diagonals halved."""
-    x11, x12, x13, x22, x23, x33 = X[:6]
-    h = sp.Rational(1, 2)
-    return sp.Matrix([[x11, h * x12, h * x13], [h * x12, x22, h * x23], [h * x13, h * x23, x33]])
 
 
 def test_d2_x_star_not_realisable_on_a_grid_of_p_and_n():

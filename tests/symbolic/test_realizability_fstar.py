@@ -23,8 +23,9 @@ from symbolic.solve import solve_numeric
 from symbolic.varpro import OneLayerLoss, best_one_layer, psi
 
 #: trained exact loss minus f*: at most this (Adam lr 0.05 -> 1e-4 cosine, 500 steps of 256 online prompts;
-#: measured 5.2e-6, 1.2e-5 at d = 1 (seeds 0, 1) and 5.6e-5 at d = 2, with f* - f~* = 2.8e-5 and 1.8e-2)
-TRAIN_MARGIN = {1: 1e-4, 2: 3e-4}
+#: measured 5.2e-6, 1.2e-5 at d = 1 (seeds 0, 1) and 5.6e-5 at d = 2, with f* - f~* = 2.8e-5 and 1.8e-2).
+#: Both margins lie below f* - f~*, so the test also fails if f* were confused with f~*.
+TRAIN_MARGIN = {1: 2e-5, 2: 3e-4}
 
 
 def exact_problem(d, p, n):

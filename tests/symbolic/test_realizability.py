@@ -12,7 +12,7 @@ import pytest
 import sympy as sp
 from oracles import s1_from_spec
 
-from symbolic.laws import ChainLaw
+from symbolic.laws import N_SYMBOL, P_SYMBOL, ChainLaw
 from symbolic.objective import ObjectiveTerms
 from symbolic.realizability import (
     coefficient_signs_m,
@@ -106,9 +106,50 @@ def test_spec_values_p_half():
     assert all(sp.simplify(x - y) == 0 for x, y in zip(phi_oracle(r.b, r.A), X10))
 
 
+def spec_quartic():
+    """N(p, n) derived here from SPEC §5's closed-form H and beta (no engine code): D = X2^2 - 4 X1 X3 with
+    X = H^{-1} beta is n^2 N / (squares), so N is the one non-square, non-monomial factor of D's numerator."""
+    p, n = sp.symbols("p n", positive=True)
+    h11 = p**2 * (1 + (n - 1) * p) / n
+    h23 = p**2 * (3 * (n + 1) + (n - 1) * p) / (12 * n)
+    H = sp.Matrix([[h11, h11 / 2, p**2 / 2], [h11 / 2, p**2 * (3 + 2 * (n - 1) * p) / (6 * n), h23],
+                   [p**2 / 2, h23, p * (2 * n + 1 - (n - 1) * p * (1 - p)) / (6 * n)]])
+    X = H.LUsolve(sp.Matrix([p**2 / 2, p**2 / 3, p**2 / 12 + p / 4]))
+    num, den = sp.fraction(sp.factor(sp.together(X[1] ** 2 - 4 * X[0] * X[2])))
+    _, den_factors = sp.factor_list(den)
+    assert all(e % 2 == 0 for _, e in den_factors)
+    quartic = [f for f, e in sp.factor_list(num)[1] if e % 2 == 1]
+    assert len(quartic) == 1 and sp.degree(quartic[0], n) == 4
+    return quartic[0], p, n
+
+
+def _real_roots(poly, var, lo, hi):
+    return [r for r in sp.Poly(poly, var).real_roots() if lo < r < hi]
+
+
+def test_engine_quartic_is_the_one_derived_from_spec():
+    N, p, n = spec_quartic()
+    reg = region_d1()
+    ratio = sp.cancel(reg.N.subs({P_SYMBOL: p, N_SYMBOL: n}) / N)
+    assert ratio.is_number and ratio > 0
+    # signs of N's coefficients in m = n - 1, sampled on (0, 1) (the engine proves them for all p)
+    coeffs = sp.Poly(sp.expand(N.subs(n, sp.Symbol("m") + 1)), sp.Symbol("m")).all_coeffs()
+    for pv in [sp.Rational(k, 20) for k in range(1, 20)]:
+        assert ["+" if c.subs(p, pv) > 0 else "-" for c in coeffs] == coefficient_signs_m()
+    # limits of n0(p) at the ends of p: the roots n > 1 of N(0, n) and N(1, n)
+    lo, hi = threshold_limits()
+    for e, lim in ((0, lo), (1, hi)):
+        (root,) = _real_roots(N.subs(p, e), n, 1, sp.oo)
+        assert sp.simplify(root - lim) == 0
+    # n0(1/2) and the threshold p_10 in (0, 1)
+    (r_half,) = _real_roots(N.subs(p, sp.Rational(1, 2)), n, 1, sp.oo)
+    assert abs(float(threshold_n("1/2")) - float(r_half)) < 1e-12
+    (p10,) = _real_roots(N.subs(n, 10), p, 0, 1)
+    assert sp.simplify(region_d1().integer_p_thresholds[10] - p10) == 0
+
+
 def test_region_agrees_with_the_sign_of_D_from_X_star():
     terms = ObjectiveTerms(1, ChainLaw.default())
-    assert coefficient_signs_m() == ["+", "+", "+", "-", "-"]
     reg = region_d1()
     assert reg.always_from == 13 and reg.never_below == 4
     for p in ["1/10", "1/3", "1/2", "7/10", "19/20"]:
@@ -120,7 +161,6 @@ def test_region_agrees_with_the_sign_of_D_from_X_star():
             D = X[1] ** 2 - 4 * X[0] * X[2]
             assert (D >= 0) == (n >= nmin) == realize(X, 1).realizable
     assert smallest_n("1/2") == 6
-    assert abs(float(threshold_n("1/2")) - 5.44624695925211) < 1e-9
 
 
 def test_integer_n_thresholds_in_p():
@@ -132,7 +172,6 @@ def test_integer_n_thresholds_in_p():
                           (sp.Rational(int(float(pn) * 1000) + 5, 1000), False)):
             X = solve_numeric(terms, p=p, n=n).X_star
             assert realize(X, 1).realizable == expect
-    assert reg.integer_p_thresholds[10] == sp.Rational(11, 9) - sp.sqrt(6) / 9
     assert reg.integer_p_thresholds[4] is None and reg.integer_p_thresholds[13] == "all"
 
 
@@ -144,9 +183,7 @@ def test_d2_optimum_not_realisable(p, n):
 
 
 def test_threshold_limits_at_the_ends_of_p():
-    lo, hi = threshold_limits()
-    assert sp.simplify(lo - (sp.Rational(19, 16) + 9 * sp.sqrt(41) / 16)) == 0
-    assert sp.simplify(hi - (6 + 4 * sp.sqrt(3))) == 0
+    lo, hi = threshold_limits()  # checked against SPEC §5 in test_engine_quartic_is_the_one_derived_from_spec
     # continuity: n0(p) for p close to 0 and 1, found by the separate root isolation of threshold_n
     assert abs(float(threshold_n("1/100000")) - float(lo)) < 1e-3
     assert abs(float(threshold_n("99999/100000")) - float(hi)) < 1e-2

@@ -44,13 +44,27 @@ def test_both_deciders_agree(name):
     assert sol.feasible == expect
     if expect:
         assert sol.separation_verified
+        # the exact planes separate P from Q1 and from Q2 strictly (checked here, not by the engine)
+        for (w, g), group in zip(dec.planes, dec.split):
+            assert all(_dot(w, pt) - g > 0 for pt in P)
+            assert all(_dot(w, Q[j]) - g < 0 for j in group)
+        assert sorted(dec.split[0] + dec.split[1]) == list(range(len(Q)))
         b, A = witness(B, dec)
         assert all(sp.simplify(r) == 0 for r in B.residuals(b, A))
     else:
         assert sol.best_residual > 0.1
-        # the exact certificate: a rational point in both convex hulls, for every split
-        for _, _, (lam, mu) in dec.certificates:
-            assert sum(lam) == 1 and all(x >= 0 for x in lam + mu)
+        # the exact certificate, for every split: convex weights giving one rational point in conv(P)
+        # and in the hull of one of the two groups of Q (so that group cannot be separated from P)
+        assert len(dec.certificates) == 2 ** len(Q)
+        for Q1, Q2, (lam, mu) in dec.certificates:
+            assert sum(lam) == 1 and sum(mu) == 1 and all(x >= 0 for x in lam + mu)
+            point = [sum(l * pt[i] for l, pt in zip(lam, P)) for i in range(len(P[0]))]
+            assert any(len(mu) == len(g) and point == [sum(m * Q[j][i] for m, j in zip(mu, g)) for i in range(len(P[0]))]
+                       for g in (Q1, Q2))
+
+
+def _dot(w, x):
+    return sum(sp.Rational(a) * b for a, b in zip(w, x))
 
 
 def test_exact_decider_matches_the_1d_rule():
@@ -67,8 +81,14 @@ def test_exact_decider_matches_the_1d_rule():
 
 def test_example_c13_sizes_and_the_lsa_special_case():
     B = build_instance(EXAMPLE_C13_SEPARABLE)
-    assert EXAMPLE_C13_SEPARABLE.sizes == (2, 2, 2)
-    assert B.d == 18 and B.dm == Index(18).dm == 3420
+    m1, k1, n1 = EXAMPLE_C13_SEPARABLE.sizes
+    assert (m1, k1, n1) == (2, 2, 2)  # SPEC §6: m' = k' = n' = 2
+    # count of system 13's unknowns in an equality-only encoding: two planes (w_i, g_i), zeta_1, zeta_2 in R^k',
+    # one squared slack per inequality (2 m' for P, 2 k' for Q); d is that count, dm = d (d+1)(d+2)/2
+    d = 2 * (n1 + 1) + 2 * k1 + 2 * (m1 + k1)
+    assert B.d == d == 18 and B.dm == d * (d + 1) * (d + 2) // 2 == Index(d).dm
+    # documented gap: SPEC quotes the paper's d = 8, dm = 360 for its own (unstated) layout
+    assert (B.d, B.dm) != (8, 360)
     assert len(B.X()) == B.dm and B.D(1)[0, 0] == 1 and B.D(B.dm) == sp.zeros(19, 19)
     assert not decide_separability(EXAMPLE_C13_NONSEPARABLE).separable
     # the LSA map's own D(r) (E_uu, E_uv + E_vu) are not of this form: column 1 of A is tied to b

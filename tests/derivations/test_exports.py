@@ -113,3 +113,21 @@ def test_bad_backend():
         theorem_3_3.x_star(backend="jax")
     with pytest.raises(MarkovICLError, match="backend"):
         objective(2, backend="jax")
+
+
+def test_theorem_3_3_H_beta_equal_spec5_closed_forms():
+    """SPEC §5's closed forms of H and beta (d = 1), evaluated on a grid, against the exported callables."""
+    p = np.linspace(0.05, 0.95, 7)[:, None]
+    n = np.array([1.0, 2.0, 5.0, 10.0, 37.0])[None, :]
+    h11 = p**2 * (1 + (n - 1) * p) / n
+    h23 = p**2 * (3 * (n + 1) + (n - 1) * p) / (12 * n)
+    spec_H = [[h11, h11 / 2, p**2 / 2 + 0 * n],
+              [h11 / 2, p**2 * (3 + 2 * (n - 1) * p) / (6 * n), h23],
+              [p**2 / 2 + 0 * n, h23, p * (2 * n + 1 - (n - 1) * p * (1 - p)) / (6 * n)]]
+    spec_beta = [p**2 / 2 + 0 * n, p**2 / 3 + 0 * n, p**2 / 12 + p / 4 + 0 * n]
+    H = theorem_3_3.H()(p, n)
+    beta = theorem_3_3.beta()(p, n)
+    for u in range(3):
+        np.testing.assert_allclose(beta[..., u], spec_beta[u], rtol=1e-13, atol=0)
+        for v in range(3):
+            np.testing.assert_allclose(H[..., u, v], spec_H[u][v], rtol=1e-13, atol=0)

@@ -80,7 +80,9 @@ def test_symbolic_alpha_matches_enumeration(S, n):
 
 
 def test_symbolic_n_is_affine_in_one_over_n():
-    """H(n) = H1/n + H2 (1 - 1/n): checked against enumeration at n = 1 and n = 2."""
+    """H(n) = H1/n + H2 (1 - 1/n): checked against enumeration at n = 1 and n = 2 (two points fix the two
+    matrices; a third point, n = 3, is the Monte Carlo case (S, d, n) = (3, 1, 3) below: exact enumeration
+    there takes minutes)."""
     S, d, alpha = 3, 1, 1
     Hs, _, _ = MultiStateTerms(S, d, alpha).symbolic(n_sym)
     for n in (1, 2):

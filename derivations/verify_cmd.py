@@ -52,6 +52,7 @@ def exact_objective(d: int, p, n: int, kernel: str = "uniform", init: str = "iid
         "E_y2": float(sol.E_y2),
         "X_star": np.array([float(x) for x in sol.X_star]),
         "f_tilde_star": float(sol.f_tilde_star),
+        "exact": sol,  # the exact solution (for the exact d = 1 route of f*)
     }
 
 
@@ -103,7 +104,8 @@ def verify(d: int, p, n, *, steps: int = DEFAULTS["steps"], seed: int = 0, batch
     if with_f_star:
         from symbolic.varpro import best_one_layer
 
-        fs = best_one_layer(d, obj["H"], obj["beta"], obj["E_y2"])
+        ex = obj["exact"]
+        fs = best_one_layer(d, ex.H, ex.beta, ex.E_y2)
         extra = {"f_star": float(fs.f_star), "f_star_certificate": fs.certificate}
     return {
         "d": d,

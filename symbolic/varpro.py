@@ -229,6 +229,8 @@ def f_star_d1_exact(H, beta, E_y2) -> FStar:
     exactly (SymPy ``real_roots``) and f is evaluated at each to 30 digits.
     """
     t = sp.Symbol("t", real=True)
+    if not _is_exact(H, beta, E_y2):
+        raise MarkovICLError("f_star_d1_exact needs exact rational H, beta, E[y^2] (floats take the multistart route)")
     Hs = sp.Matrix(H.to_Matrix() if hasattr(H, "to_Matrix") else H)
     bs = sp.Matrix(beta.to_Matrix() if hasattr(beta, "to_Matrix") else beta)
     if Hs.shape != (3, 3):
@@ -261,14 +263,27 @@ def f_star_d1_exact(H, beta, E_y2) -> FStar:
     return FStar(float(val), b, A, cert, sorted(float(c[0]) for c in cand), exact)
 
 
+def _is_exact(H, beta, E_y2) -> bool:
+    """True when H, beta, E[y^2] are exact rationals (a DomainMatrix over ZZ/QQ, or SymPy/int/Fraction entries)."""
+    from fractions import Fraction
+
+    def exact(x) -> bool:
+        return isinstance(x, (sp.Rational, Fraction)) or (isinstance(x, int) and not isinstance(x, bool))
+
+    for M in (H, beta):
+        if hasattr(M, "domain"):  # DomainMatrix
+            if not (M.domain.is_ZZ or M.domain.is_QQ):
+                return False
+        elif isinstance(M, np.ndarray) or not all(exact(x) for x in sp.Matrix(M)):
+            return False
+    return exact(E_y2)
+
+
 def best_one_layer(d: int, H, beta, E_y2, starts: int | None = None, seed: int = 0,
                    progress: bool = False) -> FStar:
     """``f*`` by the exact d = 1 route or the multistart route (d >= 2), SPEC §6."""
-    if d == 1:
-        try:
-            return f_star_d1_exact(H, beta, E_y2)
-        except (TypeError, ValueError):
-            pass
+    if d == 1 and _is_exact(H, beta, E_y2):
+        return f_star_d1_exact(H, beta, E_y2)
     return minimize_over_b(OneLayerLoss(d, H, beta, E_y2), starts=starts, seed=seed, progress=progress)
 
 

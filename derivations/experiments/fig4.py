@@ -129,7 +129,8 @@ def best_one_layer_loss(obj: dict) -> float | None:
     except ImportError:
         return None
     d = len(obj["index"]) and obj["index"][-1][0]
-    return float(best_one_layer(d, obj["H"], obj["beta"], obj["E_y2"]).f_star)
+    ex = obj["exact"]
+    return float(best_one_layer(d, ex.H, ex.beta, ex.E_y2).f_star)
 
 
 def _smooth(values: np.ndarray, window: int) -> np.ndarray:

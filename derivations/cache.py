@@ -25,6 +25,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from symbolic.errors import MarkovICLError
+
 MAGIC = b"markov-icl-cache 1\n"
 
 _state = {"enabled": True}
@@ -91,6 +93,36 @@ def disabled(flag: bool = True) -> Iterator[None]:
         _state["enabled"] = old
 
 
+def check_out_dir(out) -> Path:
+    """``--out`` must be a folder or creatable as one. Checked before any work, so a bad ``--out``
+    is one line, not a traceback after the run. Leaves nothing behind (a probe folder is removed)."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise MarkovICLError(f"--out {out} exists and is not a folder")
+    missing = []
+    anc = out.absolute()
+    while not anc.exists():
+        missing.append(anc)
+        anc = anc.parent
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise MarkovICLError(f"--out {out}: cannot create the folder ({exc.strerror})") from None
+    for folder in missing:  # deepest first
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+    if not os.access(out if out.exists() else anc, os.W_OK | os.X_OK):
+        raise MarkovICLError(f"--out {out}: the folder is not writable")
+    return out
+
+
+@cache
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically (temporary file in the same folder, then rename)."""
     path = Path(path)
@@ -98,6 +130,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
+            os.fchmod(fh.fileno(), 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode of a new file
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())

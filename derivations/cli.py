@@ -52,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     except MarkovICLError as exc:
         sys.stderr.write(f"markov-icl: error: {exc}\n")
         return 2
+    except OSError as exc:  # e.g. the disk filled up while writing: one line, not a traceback
+        sys.stderr.write(f"markov-icl: error: {exc}\n")
+        return 1
     except KeyboardInterrupt:
         sys.stderr.write("markov-icl: interrupted\n")
         return 130

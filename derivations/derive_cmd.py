@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from derivations import cache
+from derivations.cache import check_out_dir
 from derivations.document import Derivation
 from derivations.registry import DERIVATIONS, load, present
 from symbolic.errors import MarkovICLError
@@ -29,13 +30,20 @@ REPORT_INTRO = (
 )
 
 
+#: largest n for the documents' evaluation point (their Monte Carlo checks hold n chains per prompt)
+MAX_N = 1000
+
+
 def _validate(p, n) -> tuple[str | None, str | None]:
     from symbolic.laws import InitLaw
     from symbolic.objective import parse_n
 
     ps = None if p is None else str(InitLaw.iid(p).p)
-    ns = None if n is None else str(parse_n(n))
-    return ps, ns
+    ns = None if n is None else parse_n(n)
+    if ns is not None and ns.is_number and ns > MAX_N:
+        raise MarkovICLError(f"--n must be <= {MAX_N} (the documents run Monte Carlo checks on prompts of n chains), "
+                             f"got {ns}")
+    return ps, None if ns is None else str(ns)
 
 
 def build_derivation(name: str, p: str | None = None, n: str | None = None) -> Derivation:
@@ -96,9 +104,7 @@ def derive(name: str, out: str | Path = DEFAULT_OUT, p=None, n=None, use_cache: 
     names = list(avail) if name == "all" else [name]
     if name != "all" and name not in avail:
         raise MarkovICLError(f"unknown derivation {name!r}; available: {', '.join(avail)} or all")
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise MarkovICLError(f"--out {out} exists and is not a folder")
+    out = check_out_dir(out)
     want_pdf = pdf and latex_compiler() is not None
     result: dict = {"documents": {}, "report": None, "failed_checks": []}
     docs = []

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+from derivations.cache import check_out_dir
 from derivations.registry import EXPERIMENTS, load, present
+
+
+def _runner(run):
+    def go(args):
+        check_out_dir(args.out)
+        return run(args)
+
+    return go
 
 
 def register(sub) -> None:
@@ -13,4 +22,4 @@ def register(sub) -> None:
         ep = exp.add_parser(name, help=(mod.__doc__ or name).strip().splitlines()[0])
         ep.add_argument("--out", default="build/experiments", help="output folder (default build/experiments)")
         mod.add_arguments(ep)
-        ep.set_defaults(func=mod.run)
+        ep.set_defaults(func=_runner(mod.run))

@@ -12,12 +12,11 @@ The engine pieces are :mod:`symbolic.realizability` (exact decision, d = 1 regio
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import sympy as sp
 
-from derivations import steps
+from derivations import cache, steps
 from derivations.document import Block, Check, Derivation
 from derivations.plotting import pyplot, save_figure
 from symbolic.hardness import (
@@ -88,7 +87,7 @@ def build(p=None, n=None, figure_dir=None, **kw) -> Derivation:
     D = discriminant_d1()
     reg = region_d1()
     signs = coefficient_signs_m()
-    fig_dir = Path(figure_dir) if figure_dir else Path(tempfile.gettempdir()) / "markov-icl-figures"
+    fig_dir = Path(figure_dir) if figure_dir else cache.cache_dir() / "figures"  # the user's own folder
     fig = plot_region_d1(fig_dir / "realizability_region_d1.png")
 
     statement = Block(

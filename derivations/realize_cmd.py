@@ -14,8 +14,8 @@ import json
 import numpy as np
 import sympy as sp
 
-from symbolic.errors import MarkovICLError
-from symbolic.laws import ChainLaw, parse_value
+from symbolic.errors import MarkovICLError, check_int
+from symbolic.laws import ChainLaw, parse_probability
 from symbolic.objective import ObjectiveTerms, check_d, parse_n
 from symbolic.realizability import realize
 from symbolic.solve import solve_numeric
@@ -39,9 +39,7 @@ def realize_result(d: int, p, n, starts: int | None = None, seed: int = 0, progr
     check_d(d)
     if p is None or n is None:
         raise MarkovICLError("realize needs numeric --p and --n (e.g. --p 1/2 --n 5)")
-    pv = parse_value(p, "p")
-    if not (pv.is_Rational and 0 < pv < 1):
-        raise MarkovICLError(f"p must be a rational in (0, 1), got {p}")
+    pv = parse_probability(p)
     nv = parse_n(n)
     terms = ObjectiveTerms(d, ChainLaw.default())
     sol = solve_numeric(terms, p=pv, n=nv)
@@ -133,8 +131,9 @@ def register(sub) -> None:
 
 
 def _run(args) -> int:
-    if args.starts is not None and args.starts < 1:
-        raise MarkovICLError(f"--starts must be >= 1, got {args.starts}")
+    if args.starts is not None:
+        check_int("--starts", args.starts)
+    check_int("--seed", args.seed, 0)
     res = realize_result(args.d, args.p, args.n, starts=args.starts, seed=args.seed, progress=True)
     print(json.dumps(res) if args.json else format_result(res))
     return 0

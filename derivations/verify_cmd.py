@@ -18,6 +18,7 @@ realisable the gap stays positive.
 from __future__ import annotations
 
 import json
+import os
 import time
 
 import numpy as np
@@ -27,13 +28,17 @@ from derivations.objective import build_law
 from numeric.lsa import DenseLSA, SparseLSA, one_layer_params, phi
 from numeric.montecarlo import estimate_loss
 from numeric.train import OPTIMIZERS, train
-from symbolic.errors import MarkovICLError
+from symbolic.errors import MarkovICLError, check_int, check_positive_float
 from symbolic.objective import ObjectiveTerms, check_d, parse_n
 from symbolic.solve import solve_numeric
 
 #: defaults that reach f~* within 1e-6 at d = 1, p = 1/2, n = 10 in a few seconds
 DEFAULTS = dict(steps=1500, batch=1024, lr=0.05, optimizer="adam", schedule="cosine", init_scale=0.5,
                 mc_samples=200_000, model="dense")
+
+
+#: largest batch (n+1) (d+1) of one batch of prompts (float64: 1.6 GB)
+MAX_PROMPT_ENTRIES = 2 * 10**8
 
 
 def exact_objective(d: int, p, n: int, kernel: str = "uniform", init: str = "iid") -> dict:
@@ -79,15 +84,16 @@ def verify(d: int, p, n, *, steps: int = DEFAULTS["steps"], seed: int = 0, batch
     if not nval.is_number:
         raise MarkovICLError("verify needs a numeric --n, e.g. 10")
     n_int = int(nval)
-    for name, v in (("steps", steps), ("batch", batch), ("mc_samples", mc_samples)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < (2 if name == "mc_samples" else 1):
-            raise MarkovICLError(f"--{name.replace('_', '-')} must be a positive integer, got {v!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise MarkovICLError(f"--seed must be a non-negative integer, got {seed!r}")
-    if not lr > 0:
-        raise MarkovICLError(f"--lr must be positive, got {lr}")
-    if not init_scale > 0:
-        raise MarkovICLError(f"--init-scale must be positive, got {init_scale}")
+    check_int("--steps", steps)
+    check_int("--batch", batch)
+    check_int("--mc-samples", mc_samples, 2)
+    if check_int("--seed", seed, 0) >= 2**63:
+        raise MarkovICLError(f"--seed must be < 2**63, got {seed}")
+    check_positive_float("--lr", lr)
+    check_positive_float("--init-scale", init_scale)
+    if batch * (n_int + 1) * (d + 1) > MAX_PROMPT_ENTRIES:
+        raise MarkovICLError(f"a batch of prompts would hold batch (n+1) (d+1) = {batch * (n_int + 1) * (d + 1):.3g} "
+                             f"entries; at most {MAX_PROMPT_ENTRIES:.0e} (lower --batch or --n)")
     if model not in ("dense", "sparse"):
         raise MarkovICLError(f"unknown model {model!r}; allowed: dense, sparse")
     obj = exact_objective(d, p, n_int, kernel, init)
@@ -182,8 +188,9 @@ def register(sub) -> None:
 
 
 def _run(args) -> int:
-    if args.threads < 1:
-        raise MarkovICLError(f"--threads must be >= 1, got {args.threads}")
+    if not 1 <= args.threads <= (os.cpu_count() or 1):
+        raise MarkovICLError(f"--threads must be between 1 and the number of CPUs ({os.cpu_count() or 1}), "
+                             f"got {args.threads}")
     torch.set_num_threads(args.threads)
     res = verify(args.d, args.p, args.n, steps=args.steps, seed=args.seed, batch=args.batch, lr=args.lr,
                  optimizer=args.optimizer, init_scale=args.init_scale, mc_samples=args.mc_samples, model=args.model,

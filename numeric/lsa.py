@@ -19,7 +19,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from symbolic.errors import MarkovICLError
+from symbolic.errors import MarkovICLError, check_int
+from symbolic.objective import check_d
 
 
 def _generator(seed: int | None) -> torch.Generator:
@@ -33,18 +34,6 @@ def _generator(seed: int | None) -> torch.Generator:
 
 def _randn(shape, scale: float, gen: torch.Generator, dtype: torch.dtype) -> nn.Parameter:
     return nn.Parameter(scale * torch.randn(*shape, generator=gen, dtype=dtype))
-
-
-def _check_layers(layers) -> int:
-    if isinstance(layers, bool) or not isinstance(layers, int) or layers < 1:
-        raise MarkovICLError(f"layers must be an integer >= 1, got {layers!r}")
-    return layers
-
-
-def _check_d(d) -> int:
-    if isinstance(d, bool) or not isinstance(d, int) or d < 1:
-        raise MarkovICLError(f"d must be an integer >= 1, got {d!r}")
-    return d
 
 
 def _check_input(Z0: torch.Tensor, d: int) -> int:
@@ -76,8 +65,8 @@ class DenseLSA(nn.Module):
     def __init__(self, d: int, layers: int = 1, init_scale: float = 0.2, seed: int | None = None,
                  dtype: torch.dtype = torch.float64):
         super().__init__()
-        self.d = _check_d(d)
-        self.layers = _check_layers(layers)
+        self.d = check_d(d)
+        self.layers = check_int("layers", layers)
         gen = _generator(seed)
         D = d + 1
         self.P = nn.ParameterList([_randn((D, D), init_scale, gen, dtype) for _ in range(layers)])
@@ -106,7 +95,7 @@ class SparseLSA(nn.Module):
     def __init__(self, d: int, init_scale: float = 0.2, seed: int | None = None,
                  dtype: torch.dtype = torch.float64):
         super().__init__()
-        self.d = _check_d(d)
+        self.d = check_d(d)
         gen = _generator(seed)
         self.b = _randn((d + 1,), init_scale, gen, dtype)
         self.A = _randn((d + 1, d), init_scale, gen, dtype)
@@ -138,8 +127,8 @@ class StructuredLSA(nn.Module):
     def __init__(self, d: int, layers: int = 1, init_scale: float = 0.2, seed: int | None = None,
                  dtype: torch.dtype = torch.float64):
         super().__init__()
-        self.d = _check_d(d)
-        self.layers = _check_layers(layers)
+        self.d = check_d(d)
+        self.layers = check_int("layers", layers)
         gen = _generator(seed)
         L = layers
         self.bx = _randn((L, d), init_scale, gen, dtype)

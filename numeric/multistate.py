@@ -17,13 +17,7 @@ import numpy as np
 import torch
 
 from numeric.prompts import PromptBatch
-from symbolic.errors import MarkovICLError
-
-
-def _check(name: str, value, lo: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < lo:
-        raise MarkovICLError(f"{name} must be an integer >= {lo}, got {value!r}")
-    return value
+from symbolic.errors import MarkovICLError, check_int
 
 
 def _rng(generator: torch.Generator | None, seed: int | None) -> np.random.Generator:
@@ -50,10 +44,10 @@ def sample_multistate(S: int, d: int, n: int, batch: int, *, alpha: float = 1.0,
     Returns:
         A :class:`PromptBatch`; ``kernel`` holds the ``(B, S, S)`` transition matrices.
     """
-    _check("S", S, 2)
-    _check("d", d, 1)
-    _check("n", n, 1)
-    _check("batch", batch, 1)
+    check_int("S", S, 2)
+    check_int("d", d, 1)
+    check_int("n", n, 1)
+    check_int("batch", batch, 1)
     if not float(alpha) > 0:
         raise MarkovICLError(f"Dirichlet alpha must be > 0, got {alpha}")
     rng = _rng(generator, seed)

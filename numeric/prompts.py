@@ -25,7 +25,7 @@ import numpy as np
 import sympy as sp
 import torch
 
-from symbolic.errors import MarkovICLError
+from symbolic.errors import MarkovICLError, check_int
 from symbolic.laws import ChainLaw
 
 
@@ -80,12 +80,6 @@ def _float(x, what: str) -> float:
             f"cannot sample a law with symbolic {what} = {e}; fix it to a number (e.g. ChainLaw.default('1/2'))"
         )
     return float(e)
-
-
-def _check_size(name: str, value, lo: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < lo:
-        raise MarkovICLError(f"{name} must be an integer >= {lo}, got {value!r}")
-    return value
 
 
 def _numpy_rng(gen: torch.Generator | None, device) -> np.random.Generator:
@@ -173,9 +167,9 @@ def sample_prompts(law: ChainLaw, d: int, n: int, batch: int, *, generator: torc
     Raises:
         MarkovICLError: for symbolic parameters, the moment-only correlated law, or bad sizes.
     """
-    _check_size("d", d, 1)
-    _check_size("n", n, 1)
-    _check_size("batch", batch, 1)
+    check_int("d", d, 1)
+    check_int("n", n, 1)
+    check_int("batch", batch, 1)
     if not isinstance(law, ChainLaw):
         raise MarkovICLError(f"law must be a symbolic.laws.ChainLaw, got {type(law).__name__}")
     gen = make_generator(generator, seed, device)

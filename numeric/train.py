@@ -21,7 +21,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from numeric.prompts import sample_prompts
-from symbolic.errors import MarkovICLError
+from symbolic.errors import MarkovICLError, check_int
 from symbolic.laws import ChainLaw
 
 OPTIMIZERS = ("adam", "sgd")
@@ -43,12 +43,6 @@ class TrainResult:
     losses: list[float]
     seconds: float
     config: dict = field(default_factory=dict)
-
-
-def _positive_int(name: str, v) -> int:
-    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-        raise MarkovICLError(f"{name} must be an integer >= 1, got {v!r}")
-    return v
 
 
 def _lr_at(step: int, steps: int, lr: float, schedule: str, lr_final: float) -> float:
@@ -80,8 +74,8 @@ def train(model: nn.Module, law: ChainLaw, d: int, n: int, *, steps: int, batch:
     Returns:
         A :class:`TrainResult` with the per-step training losses.
     """
-    _positive_int("steps", steps)
-    _positive_int("batch", batch)
+    check_int("steps", steps)
+    check_int("batch", batch)
     if not (isinstance(lr, (int, float)) and lr > 0):
         raise MarkovICLError(f"lr must be a positive number, got {lr!r}")
     if optimizer not in OPTIMIZERS:
@@ -96,7 +90,7 @@ def train(model: nn.Module, law: ChainLaw, d: int, n: int, *, steps: int, batch:
     opt = torch.optim.Adam(params, lr=lr) if optimizer == "adam" else torch.optim.SGD(params, lr=lr)
     data = None
     if not online:
-        size = _positive_int("dataset_size", dataset_size if dataset_size is not None else batch)
+        size = check_int("dataset_size", dataset_size if dataset_size is not None else batch)
         data = sample_prompts(law, d, n, size, generator=gen, dtype=dtype)
         batch = min(batch, size)
     losses: list[float] = []

@@ -42,7 +42,7 @@ from itertools import product as iproduct
 import numpy as np
 import sympy as sp
 
-from symbolic.errors import MarkovICLError
+from symbolic.errors import MarkovICLError, check_int
 from symbolic.objective import Index
 
 
@@ -50,7 +50,9 @@ from symbolic.objective import Index
 def _rational_points(points, name: str) -> list[list[sp.Rational]]:
     try:
         pts = [[sp.Rational(str(x)) if isinstance(x, float) else sp.Rational(x) for x in row] for row in points]
-    except (TypeError, ValueError):
+        if any(isinstance(x, bool) for row in points for x in row):
+            raise TypeError
+    except (TypeError, ValueError, ZeroDivisionError):
         raise MarkovICLError(f"{name}: points must be rows of exact rationals") from None
     if not pts or len({len(r) for r in pts}) != 1 or not pts[0]:
         raise MarkovICLError(f"{name}: need a non-empty list of points of one common dimension")
@@ -381,10 +383,12 @@ def solve_feasibility(instance: BilinearInstance, starts: int = 40, seed: int = 
         b, a = z[:N1], z[N1:]
         return np.hstack([Ds @ a, np.tensordot(b, Ds, axes=(0, 1))])
 
+    check_int("starts", starts)
     rng = np.random.default_rng(seed)
     best = None
-    hits = 0
+    hits = tried = 0
     for _ in range(starts):
+        tried += 1
         z0 = rng.normal(size=2 * N1)
         z0[0] = z0[N1] = 1.0
         res = least_squares(fun, z0, jac=jac, method="trf", xtol=1e-15, ftol=1e-15, gtol=1e-15, max_nfev=max_nfev)
@@ -395,7 +399,7 @@ def solve_feasibility(instance: BilinearInstance, starts: int = 40, seed: int = 
             best = (r, res.x)
         if hits >= stop_after:
             break
-    starts = _ + 1
+    starts = tried
     r, z = best
     b, a = z[:N1], z[N1:]
     verified = False

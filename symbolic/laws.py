@@ -75,6 +75,15 @@ def _check_open_unit(x: sp.Expr, name: str) -> None:
         raise MarkovICLError(f"{name} must lie in the open interval (0, 1), got {x}")
 
 
+def parse_probability(value, name: str = "p") -> sp.Rational:
+    """An exact rational in the open interval (0, 1) (symbols are refused); else :class:`MarkovICLError`."""
+    x = parse_value(value, name)
+    if not _is_number(x):
+        raise MarkovICLError(f"{name} must be an exact rational in (0, 1), got {value}")
+    _check_open_unit(x, name)
+    return x
+
+
 def _check_closed_unit(x: sp.Expr, name: str) -> None:
     if _is_number(x) and not (0 <= x <= 1):
         raise MarkovICLError(f"{name} must lie in [0, 1], got {x}")

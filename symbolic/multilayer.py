@@ -46,17 +46,11 @@ import sympy as sp
 from sympy.polys.domains import QQ
 from sympy.polys.rings import ring
 
-from symbolic.errors import MarkovICLError
+from symbolic.errors import MarkovICLError, check_int
 
 #: names of the parameter-free objectives, in display order
 R1_TERMS = "L_sq", "T"
 R2_TERMS = "C", "V"
-
-
-def _check_int(name: str, value, lo: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < lo:
-        raise MarkovICLError(f"{name} must be an integer >= {lo}, got {value!r}")
-    return value
 
 
 @dataclass(frozen=True)
@@ -181,6 +175,8 @@ def objectives(w: list, X: list, y: list, anchor: int | None = None) -> dict[str
         ``{"L_sq", "T_1".."T_d", "C", "V_1".."V_d"}`` -> SymPy expressions.
     """
     d = len(w)
+    if anchor is not None and check_int("anchor", anchor, 1) > d:
+        raise MarkovICLError(f"anchor must be a coordinate 1..{d}, got {anchor}")
     j = (anchor or d) - 1
     n = len(y)
     out: dict[str, sp.Expr] = {}
@@ -219,7 +215,7 @@ def preconditioned_step(layer: LayerParams, w: list, X: list, y: list, n, anchor
 def objective_summands(d: int, anchor: int | None = None) -> tuple[list, list, sp.Symbol, dict[str, sp.Expr]]:
     """The per-chain summands of the objectives: ``(w, x, y, {name: expr})`` with symbols
     ``w_1..w_d``, ``x_1..x_d``, ``y`` (every objective is a sum of these over k <= n)."""
-    _check_int("d", d, 1)
+    check_int("d", d, 1)
     w = [sp.Symbol(f"w_{i}") for i in range(1, d + 1)]
     x = [sp.Symbol(f"x_{i}") for i in range(1, d + 1)]
     y = sp.Symbol("y")
@@ -321,9 +317,9 @@ def check_forward_identity(d: int, n: int, L: int, q_sign: int = -1) -> Identity
         q_sign: ``Q_l = q_sign [[Abar, 0], [a^T, 0]]``; SPEC §7 is -1. +1 is a mutation
             (the identity must then fail) used by the tests.
     """
-    _check_int("d", d, 1)
-    _check_int("n", n, 1)
-    _check_int("L", L, 1)
+    check_int("d", d, 1)
+    check_int("n", n, 1)
+    check_int("L", L, 1)
     if q_sign not in (-1, 1) or isinstance(q_sign, bool):
         raise MarkovICLError(f"q_sign must be -1 (SPEC §7) or +1 (a mutation), got {q_sign!r}")
     t0 = time.perf_counter()
@@ -384,8 +380,8 @@ def _ring_params(R: _Ring, lay: LayerParams):
 def check_step_identity(d: int, n: int) -> IdentityResult:
     """One structured layer maps ``Z(theta)`` to ``Z(theta + u(theta))`` for a *symbolic*
     ``theta`` (the induction step: with it the forward identity holds for every L)."""
-    _check_int("d", d, 1)
-    _check_int("n", n, 1)
+    check_int("d", d, 1)
+    check_int("n", n, 1)
     t0 = time.perf_counter()
     pr = SymbolicPrompt(d, n)
     lay = LayerParams.symbols(d, 1)
@@ -417,8 +413,8 @@ def check_gradient_identity(d: int, n: int, binary: bool = True, anchor: int | N
             ``C``, ``V_i`` need binary ``x_{k,d}``).
         anchor: the coordinate of the ``a``-step (default d).
     """
-    _check_int("d", d, 1)
-    _check_int("n", n, 1)
+    check_int("d", d, 1)
+    check_int("n", n, 1)
     j = (anchor or d) - 1
     t0 = time.perf_counter()
     pr = SymbolicPrompt(d, n)

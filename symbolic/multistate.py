@@ -112,9 +112,7 @@ class MultiStateTerms:
     def __init__(self, S: int, d: int, alpha=None):
         self.S = check_states(S)
         self.d = check_d(d)
-        self.kernel = DirichletKernel(S, parse_alpha(alpha) if not isinstance(alpha, sp.Basic) else alpha)
-        if isinstance(alpha, sp.Basic) and alpha.is_number and not alpha > 0:
-            raise MarkovICLError(f"Dirichlet alpha must be > 0, got {alpha}")
+        self.kernel = DirichletKernel(S, parse_alpha(alpha))
         self.idx = Index(d)
         self.domain = self.kernel.domain
         self.ctx = flint.fmpz_mpoly_ctx.get(tuple(f"k{i}{j}" for i in range(S) for j in range(S)), "lex")

@@ -28,7 +28,7 @@ import sympy as sp
 from sympy.polys.domains import QQ
 from sympy.polys.matrices import DomainMatrix
 
-from symbolic.errors import MarkovICLError
+from symbolic.errors import MarkovICLError, check_int
 from symbolic.laws import N_SYMBOL, ChainLaw, parse_value
 from symbolic.moments import (
     KernelFunctional,
@@ -44,9 +44,7 @@ E3 = list(iproduct((0, 1), repeat=3))
 
 def check_d(d) -> int:
     """Validate the input dimension d (an integer >= 1)."""
-    if isinstance(d, bool) or not isinstance(d, int) or d < 1:
-        raise MarkovICLError(f"d must be an integer >= 1, got {d!r}")
-    return d
+    return check_int("d", d, 1)
 
 
 def parse_n(value) -> sp.Expr:

@@ -33,8 +33,8 @@ import sympy as sp
 from sympy.polys.matrices import DomainMatrix
 
 from symbolic.errors import MarkovICLError
-from symbolic.laws import N_SYMBOL, P_SYMBOL, ChainLaw, parse_value
-from symbolic.objective import Index, ObjectiveTerms, check_d
+from symbolic.laws import N_SYMBOL, P_SYMBOL, ChainLaw, parse_probability
+from symbolic.objective import Index, ObjectiveTerms, check_d, parse_n
 
 
 # --------------------------------------------------------------------------- phi and S_j
@@ -415,9 +415,7 @@ def coefficient_signs_m() -> list[str]:
 
 def threshold_n(p) -> sp.Expr:
     """``n0(p)``: for rational p the real algebraic number with ``D >= 0`` iff ``n >= n0(p)``."""
-    pv = parse_value(p, "p")
-    if not (0 < pv < 1):
-        raise MarkovICLError(f"p must lie in (0, 1), got {pv}")
+    pv = parse_probability(p)
     poly = sp.Poly(region_d1().N.subs(P_SYMBOL, pv), N_SYMBOL)
     roots = [r for r in poly.real_roots() if r > 1]
     if len(roots) != 1:  # pragma: no cover - excluded by Descartes' rule
@@ -439,7 +437,7 @@ def threshold_limits() -> tuple[sp.Expr, sp.Expr]:
 
 def smallest_n(p) -> int:
     """The smallest integer n >= 1 with ``D(p, n) >= 0`` (Theorem 3.3's parameters exist), exact."""
-    pv = parse_value(p, "p")
+    pv = parse_probability(p)
     N = region_d1().N
     for nv in range(1, 10_000):
         if N.subs({P_SYMBOL: pv, N_SYMBOL: nv}) >= 0:
@@ -449,5 +447,7 @@ def smallest_n(p) -> int:
 
 def discriminant_at(p, n) -> sp.Rational:
     """``D(p, n)`` at rational p and integer n, exact."""
-    pv, nv = parse_value(p, "p"), parse_value(n, "n")
-    return sp.nsimplify(discriminant_d1().subs({P_SYMBOL: pv, N_SYMBOL: nv}))
+    pv, nv = parse_probability(p), parse_n(n)
+    if not nv.is_Integer:
+        raise MarkovICLError(f"n must be an integer >= 1, got {n}")
+    return region_d1().D.subs({P_SYMBOL: pv, N_SYMBOL: nv})

@@ -23,12 +23,12 @@ from pathlib import Path
 
 import torch
 
+from derivations.experiments.options import check_options
 from derivations.experiments.output import write_records
 from derivations.plotting import pyplot, save_figure
 from numeric.lsa import StructuredLSA
 from numeric.prompts import sample_prompts
 from numeric.train import train
-from symbolic.errors import MarkovICLError
 from symbolic.laws import ChainLaw
 from symbolic.multilayer import lambdify_objectives
 
@@ -107,9 +107,8 @@ class Negated(torch.nn.Module):
 
 def run_experiment(args) -> tuple[list[dict], dict]:
     """Train the structured LSA and evaluate the objectives layer by layer."""
-    for name in ("layers", "n", "d", "steps", "batch", "eval"):
-        if getattr(args, name) < 1:
-            raise MarkovICLError(f"--{name} must be >= 1, got {getattr(args, name)}")
+    check_options(args, ints=("layers", "n", "d", "steps", "batch", "eval"), nonneg_ints=("seed",),
+                  positive=("lr", "init_scale"), p=True)
     law = ChainLaw.default(args.p)
     model = StructuredLSA(args.d, layers=args.layers, init_scale=args.init_scale, seed=args.seed)
     sign = -1.0 if args.readout == "minus" else 1.0

@@ -26,11 +26,11 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from derivations.experiments.options import check_options
 from derivations.experiments.output import write_records
 from derivations.plotting import pyplot, save_figure
 from numeric.lsa import DenseLSA
 from numeric.multistate import sample_multistate
-from symbolic.errors import MarkovICLError
 
 #: the paper's numbers for |S| = 3 (Fig. 3)
 PAPER_S3 = {1: 0.55, 3: 0.98}
@@ -53,16 +53,8 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
 
 
 def _check(args) -> None:
-    for name in ("seeds", "n", "d", "steps", "batch", "eval"):
-        v = getattr(args, name)
-        if v < 1:
-            raise MarkovICLError(f"--{name} must be >= 1, got {v}")
-    if any(s < 2 for s in args.states):
-        raise MarkovICLError(f"--states must all be >= 2, got {args.states}")
-    if any(L < 1 for L in args.layers):
-        raise MarkovICLError(f"--layers must all be >= 1, got {args.layers}")
-    if not args.alpha > 0 or not args.lr > 0 or not args.init_scale > 0:
-        raise MarkovICLError("--alpha, --lr and --init-scale must be > 0")
+    check_options(args, ints=("seeds", "n", "d", "steps", "batch", "eval"), positive=("alpha", "lr", "init_scale"),
+                  int_lists={"states": 2, "layers": 1})
 
 
 def accuracy(pred: torch.Tensor, y: torch.Tensor, S: int) -> float:

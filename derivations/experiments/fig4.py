@@ -34,12 +34,12 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from derivations.experiments.options import check_options
 from derivations.experiments.output import write_csv as write_rows
 from derivations.plotting import pyplot, save_figure
 from derivations.verify_cmd import exact_objective, population_loss
 from numeric.lsa import DenseLSA, SparseLSA, one_layer_params, phi
 from numeric.train import train
-from symbolic.errors import MarkovICLError
 
 MODELS = ("dense", "sparse")
 
@@ -67,16 +67,8 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
 
 
 def _check(args) -> None:
-    for name in ("d", "n", "batch", "steps", "eval_every", "threads"):
-        v = getattr(args, name)
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise MarkovICLError(f"--{name.replace('_', '-')} must be an integer >= 1, got {v}")
-    if args.dataset_size is not None and args.dataset_size < 1:
-        raise MarkovICLError(f"--dataset-size must be >= 1, got {args.dataset_size}")
-    if args.seed < 0:
-        raise MarkovICLError(f"--seed must be >= 0, got {args.seed}")
-    if not args.lr > 0 or not args.init_scale > 0:
-        raise MarkovICLError("--lr and --init-scale must be > 0")
+    check_options(args, ints=("d", "n", "batch", "steps", "eval_every", "threads", "dataset_size"),
+                  nonneg_ints=("seed",), positive=("lr", "init_scale"), p=True)
 
 
 def run_experiment(args) -> dict:

@@ -30,13 +30,14 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from derivations.experiments.options import check_options
 from derivations.experiments.output import write_csv
 from derivations.plotting import pyplot, save_figure
 from numeric.lsa import DenseLSA, one_layer_params
 from numeric.prompts import enlarged_features, sample_prompts
 from numeric.train import train
 from symbolic.errors import MarkovICLError
-from symbolic.laws import ChainLaw, parse_value
+from symbolic.laws import ChainLaw
 from symbolic.objective import ObjectiveTerms
 from symbolic.solve import solve_numeric
 from symbolic.varpro import OneLayerLoss, best_one_layer
@@ -90,19 +91,8 @@ def _check(args) -> list[int]:
         for k, v in PAPER.items():
             setattr(args, k, v)
     ds = parse_ds(args.ds)
-    for name in ("n", "batch", "steps", "seeds", "eval_prompts", "threads", "f_star_starts"):
-        v = getattr(args, name)
-        if name == "f_star_starts" and v is None:
-            continue
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise MarkovICLError(f"--{name.replace('_', '-')} must be an integer >= 1, got {v}")
-    if isinstance(args.f_star_max_d, bool) or not isinstance(args.f_star_max_d, int) or args.f_star_max_d < 0:
-        raise MarkovICLError(f"--f-star-max-d must be an integer >= 0, got {args.f_star_max_d}")
-    if not args.lr > 0 or not args.init_scale > 0:
-        raise MarkovICLError("--lr and --init-scale must be > 0")
-    pv = parse_value(args.p, "p")
-    if not (pv.is_Rational and 0 < pv < 1):
-        raise MarkovICLError(f"--p must be a rational in (0, 1), got {args.p}")
+    check_options(args, ints=("n", "batch", "steps", "seeds", "eval_prompts", "threads", "f_star_starts"),
+                  nonneg_ints=("f_star_max_d",), positive=("lr", "init_scale"), p=True)
     return ds
 
 

@@ -59,7 +59,8 @@ def test_d2_never_realisable(capsys, p, n):
 
 @pytest.mark.parametrize("args", [["--d", "0", "--p", "1/2", "--n", "5"], ["--d", "1", "--p", "3/2", "--n", "5"],
                                   ["--d", "1", "--p", "0.5x", "--n", "5"], ["--d", "1", "--p", "1/2", "--n", "0"],
-                                  ["--d", "1", "--p", "1/2", "--n", "5", "--starts", "0"]])
+                                  ["--d", "1", "--p", "1/2", "--n", "5", "--starts", "0"],
+                                  ["--d", "2", "--p", "1/2", "--n", "5", "--seed", "-1"]])
 def test_bad_input_one_line_exit_2(capsys, args):
     assert main(["realize", *args]) == 2
     err = capsys.readouterr().err.strip()

@@ -25,6 +25,15 @@ from symbolic.varpro import OneLayerLoss, best_one_layer, psi
 MAX_CERTIFIED_D = 6
 
 
+def _progress_bar(iterable, desc):
+    """A progress bar over the multistart runs, on a terminal only."""
+    import sys
+
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, desc=desc, leave=False, disable=not sys.stderr.isatty())
+
+
 def realize_result(d: int, p, n, starts: int | None = None, seed: int = 0, progress: bool = False) -> dict:
     """Everything ``markov-icl realize`` prints, as a JSON-ready dict.
 
@@ -49,9 +58,10 @@ def realize_result(d: int, p, n, starts: int | None = None, seed: int = 0, progr
     disc = None
     if d == 1:
         disc = str(sp.Rational(X[1] ** 2 - 4 * X[0] * X[2]))
-    res = best_one_layer(d, sol.H, sol.beta, sol.E_y2, starts=starts, seed=seed, progress=progress)
+    bar = _progress_bar if progress else None
+    res = best_one_layer(d, sol.H, sol.beta, sol.E_y2, starts=starts, seed=seed, progress=bar)
     loss = OneLayerLoss(d, sol.H, sol.beta, sol.E_y2)
-    ps = psi(X, d, starts=starts, seed=seed, progress=progress)
+    ps = psi(X, d, starts=starts, seed=seed, progress=bar)
     f_psi = loss.tilde(ps.X)
     cert = [res.certificate]
     if d > MAX_CERTIFIED_D:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from numeric.prompts import gram
 from symbolic.errors import MarkovICLError, check_int
 from symbolic.objective import check_d
 
@@ -102,10 +103,8 @@ class SparseLSA(nn.Module):
 
     def forward(self, Z0: torch.Tensor) -> torch.Tensor:
         """``yhat = b^T G A x_q`` (SPEC §2), shape ``(B,)``."""
-        n = _check_input(Z0, self.d)
-        ctx, xq = Z0[..., :n], Z0[:, : self.d, -1]
-        G = torch.einsum("bik,bjk->bij", ctx, ctx) / n
-        return torch.einsum("i,bij,jk,bk->b", self.b, G, self.A, xq)
+        _check_input(Z0, self.d)
+        return torch.einsum("i,bij,jk,bk->b", self.b, gram(Z0), self.A, Z0[:, : self.d, -1])
 
 
 class StructuredLSA(nn.Module):

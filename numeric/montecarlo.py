@@ -119,4 +119,9 @@ def mean_and_stderr(values: torch.Tensor) -> tuple[float, float]:
     return float(values.mean()), float(values.std(unbiased=True)) / math.sqrt(N)
 
 
-__all__ = ["Estimate", "ObjectiveEstimate", "estimate_objective", "estimate_loss", "mean_and_stderr"]
+def accuracy(pred: torch.Tensor, y: torch.Tensor, states: int = 2) -> float:
+    """Fraction of predictions that, rounded to the nearest state in ``0..states-1``, equal y (SPEC §9)."""
+    return float((pred.round().clamp(0, states - 1) == y).double().mean())
+
+
+__all__ = ["Estimate", "ObjectiveEstimate", "estimate_objective", "estimate_loss", "mean_and_stderr", "accuracy"]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from numeric.prompts import PromptBatch
+from numeric.prompts import PromptBatch, _assemble, enlarged_features
 from symbolic.errors import MarkovICLError, check_int
 
 
@@ -63,22 +63,11 @@ def sample_multistate(S: int, d: int, n: int, batch: int, *, alpha: float = 1.0,
         s = (u[t][..., None] >= rows).sum(-1)
         states.append(s)
     chains = torch.as_tensor(np.stack(states, -1), dtype=dtype)  # (B, n+1, d+1)
-    Z0 = chains.transpose(1, 2).contiguous()
-    y = Z0[:, d, n].clone()
-    Z0[:, d, n] = 0
-    return PromptBatch(Z0=Z0, y=y, chains=chains, kernel=torch.as_tensor(K, dtype=dtype))
+    return _assemble(chains, torch.as_tensor(K, dtype=dtype))
 
 
-def features(Z0: torch.Tensor) -> torch.Tensor:
-    """``x_q (kron) g`` in the SPEC §3 order (``r = (j-1) m + pos(u, v)``), shape ``(B, d m)``."""
-    D = Z0.shape[1]
-    d, n = D - 1, Z0.shape[2] - 1
-    ctx = Z0[..., :n]
-    G = torch.einsum("bik,bjk->bij", ctx, ctx) / n
-    iu, iv = torch.triu_indices(D, D)
-    g = G[:, iu, iv]
-    xq = Z0[:, :d, -1]
-    return (xq.unsqueeze(-1) * g.unsqueeze(1)).reshape(Z0.shape[0], -1)
+#: ``x_q (kron) g`` in the SPEC §3 order: the same features as for binary chains
+features = enlarged_features
 
 
 def monte_carlo_moments(S: int, d: int, n: int, samples: int, *, alpha: float = 1.0, seed: int = 0,

@@ -272,9 +272,6 @@ class _Ring:
         self.gens = tuple(gens)
         self.map = dict(zip(self.symbols, self.gens))
 
-    def __call__(self, expr):
-        return self.R(sp.sympify(expr).xreplace(self.map)) if not isinstance(expr, int) else self.R(expr)
-
 
 def _to_ring(R: _Ring, M: sp.Matrix) -> list[list]:
     return [[R.R.from_expr(M[i, j]) if M[i, j] != 0 else R.R.zero for j in range(M.cols)] for i in range(M.rows)]
@@ -438,22 +435,6 @@ def check_gradient_identity(d: int, n: int, binary: bool = True, anchor: int | N
                           "" if holds else f"nonzero remainder with {terms} terms")
 
 
-def identity_grid(dmax: int = 3, nmax: int = 3, Lmax: int = 3, forward: bool = True, progress=None) -> list[IdentityResult]:
-    """Every identity for ``d <= dmax``, ``n <= nmax`` (and ``L <= Lmax`` for the direct
-    forward pass), in order of increasing size."""
-    out = []
-    for d in range(1, dmax + 1):
-        for n in range(1, nmax + 1):
-            out.append(check_step_identity(d, n))
-            out.append(check_gradient_identity(d, n))
-            if forward:
-                for L in range(1, Lmax + 1):
-                    out.append(check_forward_identity(d, n, L))
-            if progress:
-                progress(out[-1])
-    return out
-
-
 # -- display -----------------------------------------------------------------------------------
 
 def latex_statement(d: int | None = None) -> dict[str, str]:
@@ -479,6 +460,6 @@ def latex_statement(d: int | None = None) -> dict[str, str]:
 __all__ = [
     "LayerParams", "SymbolicPrompt", "update_vector", "theta_recursion", "objectives", "combined_objectives",
     "preconditioned_step", "IdentityResult", "lsa_forward_ring", "check_forward_identity", "check_step_identity",
-    "check_gradient_identity", "identity_grid", "latex_statement", "R1_TERMS", "R2_TERMS", "objective_summands",
+    "check_gradient_identity", "latex_statement", "R1_TERMS", "R2_TERMS", "objective_summands",
     "lambdify_objectives",
 ]

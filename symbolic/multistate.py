@@ -30,7 +30,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from itertools import product as iproduct
 
 import flint
 import sympy as sp
@@ -276,10 +275,5 @@ def solve_multistate(terms: MultiStateTerms, n=None) -> MultiStateSolution:
     return MultiStateSolution(Hs, beta, ey2, X, f)
 
 
-def enumerate_check_sizes(S: int, d: int, n: int) -> int:
-    """Number of state sequences an enumeration over (S, d, n) visits: ``S^{(n+1)(d+1)}``."""
-    return S ** ((n + 1) * (d + 1))
-
-
 __all__ = ["ALPHA_SYMBOL", "DirichletKernel", "MultiStateTerms", "MultiStateSolution", "solve_multistate",
-           "parse_alpha", "parse_dirichlet", "check_states", "iproduct"]
+           "parse_alpha", "parse_dirichlet", "check_states"]

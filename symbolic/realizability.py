@@ -303,13 +303,11 @@ def _realize_float(X: list[float], d: int, tol: float) -> Realization:
 
 
 # --------------------------------------------------------------------------- d = 1 region
-@lru_cache(maxsize=4)
-def _d1_solution(law: ChainLaw | None = None):
+@lru_cache(maxsize=1)
+def _d1_solution():
     from symbolic.solve import solve_symbolic_pn
 
-    law = law or ChainLaw.default()
-    terms = ObjectiveTerms(1, law)
-    return solve_symbolic_pn(terms, P_SYMBOL, None)
+    return solve_symbolic_pn(ObjectiveTerms(1, ChainLaw.default()), P_SYMBOL, None)
 
 
 def discriminant_d1() -> sp.Expr:

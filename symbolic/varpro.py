@@ -169,7 +169,7 @@ def _canonical(b: np.ndarray) -> np.ndarray:
 
 
 def minimize_over_b(loss: OneLayerLoss, starts: int | None = None, seed: int = 0, agree_tol: float = 1e-9,
-                    extra_starts: list | None = None, progress: bool = False, desc: str = "f* multistart") -> FStar:
+                    extra_starts: list | None = None, progress=None, desc: str = "f* multistart") -> FStar:
     """Global minimum of ``f(b)`` over the unit sphere (d <= 6 recommended): multistart BFGS.
 
     Args:
@@ -177,10 +177,9 @@ def minimize_over_b(loss: OneLayerLoss, starts: int | None = None, seed: int = 0
         seed: seeds the Sobol scrambling (runs are reproducible).
         agree_tol: runs within this of the best count as agreeing.
         extra_starts: further start directions (e.g. from a trained model).
-        progress: show a progress bar over the starts (only when stderr is a terminal).
+        progress: ``progress(iterable, desc) -> iterable`` wrapping the loop over the starts (e.g. a
+            progress bar supplied by the caller); None for none.
     """
-    import sys
-
     from scipy.optimize import minimize
 
     d = loss.d
@@ -197,9 +196,7 @@ def minimize_over_b(loss: OneLayerLoss, starts: int | None = None, seed: int = 0
 
     vals = []
     best = None
-    from tqdm.auto import tqdm
-
-    for b0 in tqdm(P0, desc=desc, leave=False, disable=not (progress and sys.stderr.isatty())):
+    for b0 in progress(P0, desc) if progress else P0:
         res = minimize(fun, b0, jac=True, method="BFGS", options={"gtol": 1e-10, "maxiter": 400})
         b = _canonical(res.x)
         f, A, g = loss.project(b)
@@ -280,7 +277,7 @@ def _is_exact(H, beta, E_y2) -> bool:
 
 
 def best_one_layer(d: int, H, beta, E_y2, starts: int | None = None, seed: int = 0,
-                   progress: bool = False) -> FStar:
+                   progress=None) -> FStar:
     """``f*`` by the exact d = 1 route or the multistart route (d >= 2), SPEC §6."""
     if d == 1 and _is_exact(H, beta, E_y2):
         return f_star_d1_exact(H, beta, E_y2)
@@ -298,7 +295,7 @@ class Psi:
     certificate: str
 
 
-def psi(X, d: int, starts: int | None = None, seed: int = 0, progress: bool = False) -> Psi:
+def psi(X, d: int, starts: int | None = None, seed: int = 0, progress=None) -> Psi:
     """``psi(X) = phi(b, A)`` minimising ``||phi(b, A) - X||_2`` (variable projection with H = I).
 
     Any (b, A) gives an upper bound ``f(psi) >= f*``; when X is realisable the minimum

@@ -30,6 +30,7 @@ from derivations.experiments.options import check_options
 from derivations.experiments.output import write_records
 from derivations.plotting import pyplot, save_figure
 from numeric.lsa import DenseLSA
+from numeric.montecarlo import accuracy
 from numeric.multistate import sample_multistate
 
 #: the paper's numbers for |S| = 3 (Fig. 3)
@@ -55,11 +56,6 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
 def _check(args) -> None:
     check_options(args, ints=("seeds", "n", "d", "steps", "batch", "eval"), positive=("alpha", "lr", "init_scale"),
                   int_lists={"states": 2, "layers": 1})
-
-
-def accuracy(pred: torch.Tensor, y: torch.Tensor, S: int) -> float:
-    """Fraction of predictions that, rounded to the nearest state in ``0..S-1``, equal y (SPEC §9)."""
-    return float((pred.round().clamp(0, S - 1) == y).double().mean())
 
 
 def reference_accuracies(pb, S: int) -> dict[str, float]:
@@ -177,4 +173,4 @@ def run(args) -> int:
     return 0
 
 
-__all__ = ["add_arguments", "run", "run_experiment", "accuracy", "reference_accuracies", "train_one", "PAPER_S3"]
+__all__ = ["add_arguments", "run", "run_experiment", "reference_accuracies", "train_one", "PAPER_S3"]

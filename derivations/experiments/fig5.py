@@ -31,9 +31,10 @@ import torch
 from tqdm.auto import tqdm
 
 from derivations.experiments.options import check_options
-from derivations.experiments.output import write_csv
+from derivations.experiments.output import write_records
 from derivations.plotting import pyplot, save_figure
 from numeric.lsa import DenseLSA, one_layer_params
+from numeric.montecarlo import accuracy
 from numeric.prompts import enlarged_features, sample_prompts
 from numeric.train import train
 from symbolic.errors import MarkovICLError
@@ -96,11 +97,6 @@ def _check(args) -> list[int]:
     return ds
 
 
-def _accuracy(pred: torch.Tensor, y: torch.Tensor) -> float:
-    """Round the prediction to the nearest state in {0, 1} and compare with the label."""
-    return float(((pred >= 0.5).to(y.dtype) == y).double().mean())
-
-
 def run_experiment(args, ds: list[int]) -> list[dict]:
     """One row per (d, seed): accuracies, exact losses, f~*, f*."""
     law = ChainLaw.default(args.p)
@@ -122,14 +118,14 @@ def run_experiment(args, ds: list[int]) -> list[dict]:
                 fstar_how = (f"multistart: {agree}/{len(fs.runs)} runs agree"
                              + ("" if d <= MAX_CERTIFIED_D else "; upper bound, not certified (d > 6)"))
         ev = sample_prompts(law, d, args.n, args.eval_prompts, seed=10_000 + d)
-        acc_ls = _accuracy(enlarged_features(ev.Z0) @ X, ev.y)
+        acc_ls = accuracy(enlarged_features(ev.Z0) @ X, ev.y)
         for seed in range(args.seeds):
             model = DenseLSA(d, layers=1, init_scale=args.init_scale, seed=seed)
             t0 = time.perf_counter()
             res = train(model, law, d, args.n, steps=args.steps, batch=args.batch, lr=args.lr, optimizer="adam",
                         seed=seed, online=False, dataset_size=args.batch, progress=False)
             with torch.no_grad():
-                acc_lsa = _accuracy(model(ev.Z0), ev.y)
+                acc_lsa = accuracy(model(ev.Z0), ev.y)
             b, A = one_layer_params(model)
             rows.append({
                 "d": d, "seed": seed, "acc_least_squares": acc_ls, "acc_lsa": acc_lsa,
@@ -153,16 +149,6 @@ def summarise(rows: list[dict]) -> list[dict]:
                     "acc_lsa_std": acc.std(), "lsa_exact_loss_mean": el.mean(), "f_tilde_star": rs[0]["f_tilde_star"],
                     "f_star": rs[0]["f_star"], "f_star_how": rs[0]["f_star_how"]})
     return out
-
-
-CSV_COLUMNS = ["d", "seed", "acc_least_squares", "acc_lsa", "lsa_exact_loss", "lsa_final_train_loss",
-               "f_tilde_star", "f_star", "f_star_how", "train_seconds"]
-
-
-def write_rows(rows: list[dict], path: Path) -> None:
-    """One CSV row per (d, seed); floats at full precision (``repr``), written atomically."""
-    write_csv(path, CSV_COLUMNS,
-              ([repr(float(r[k])) if isinstance(r[k], float) else r[k] for k in CSV_COLUMNS] for r in rows))
 
 
 def plot(summary: list[dict], args, path: Path) -> None:
@@ -199,7 +185,7 @@ def run(args) -> int:
     t0 = time.perf_counter()
     rows = run_experiment(args, ds)
     out = Path(args.out)
-    write_rows(rows, out / "fig5.csv")
+    write_records(out / "fig5.csv", rows, float_format="")  # floats at full precision
     summary = summarise(rows)
     written = [out / "fig5.csv"]
     if not args.no_plot:
@@ -220,4 +206,4 @@ def run(args) -> int:
     return 0
 
 
-__all__ = ["add_arguments", "run", "run_experiment", "summarise", "write_csv", "plot", "parse_ds", "PAPER"]
+__all__ = ["add_arguments", "run", "run_experiment", "summarise", "plot", "parse_ds", "PAPER"]

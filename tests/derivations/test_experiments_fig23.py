@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from derivations.cli import main
-from derivations.experiments.fig3 import accuracy, reference_accuracies
+from derivations.experiments.fig3 import reference_accuracies
+from numeric.montecarlo import accuracy
 from numeric.multistate import sample_multistate
 
 FIG3_TINY = ["--states", "2", "3", "--layers", "1", "2", "--seeds", "2", "--steps", "5", "--batch", "16",

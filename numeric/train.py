@@ -20,7 +20,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from numeric.prompts import sample_prompts
+from numeric.prompts import PromptBatch, sample_prompts
 from symbolic.errors import MarkovICLError, check_int
 from symbolic.laws import ChainLaw
 
@@ -55,7 +55,9 @@ def _lr_at(step: int, steps: int, lr: float, schedule: str, lr_final: float) -> 
 def train(model: nn.Module, law: ChainLaw, d: int, n: int, *, steps: int, batch: int, lr: float,
           optimizer: str = "adam", seed: int = 0, online: bool = True, dataset_size: int | None = None,
           schedule: str = "constant", lr_final: float = 0.0, progress: bool = True,
-          callback: Callable[[int, nn.Module, float], None] | None = None) -> TrainResult:
+          callback: Callable[[int, nn.Module, float], None] | None = None,
+          sampler: Callable[[int, torch.Generator], PromptBatch] | None = None,
+          clip: float | None = None) -> TrainResult:
     """Train ``model`` on prompts of ``law`` with the squared loss of SPEC §2.
 
     Args:
@@ -70,6 +72,9 @@ def train(model: nn.Module, law: ChainLaw, d: int, n: int, *, steps: int, batch:
         schedule: ``"constant"`` or ``"cosine"`` (from ``lr`` down to ``lr_final``).
         progress: show a tqdm bar (also disabled when stderr is not a terminal).
         callback: called as ``callback(step, model, loss)`` after every step.
+        sampler: ``sampler(batch, generator) -> PromptBatch`` instead of ``law`` (e.g. the
+            multi-state chains of :mod:`numeric.multistate`); ``law`` is then ignored.
+        clip: clip the gradient norm to this before each step (None: no clipping).
 
     Returns:
         A :class:`TrainResult` with the per-step training losses.
@@ -88,10 +93,13 @@ def train(model: nn.Module, law: ChainLaw, d: int, n: int, *, steps: int, batch:
     dtype = params[0].dtype
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(params, lr=lr) if optimizer == "adam" else torch.optim.SGD(params, lr=lr)
+    if sampler is None:
+        def sampler(size, generator):
+            return sample_prompts(law, d, n, size, generator=generator, dtype=dtype)
     data = None
     if not online:
         size = check_int("dataset_size", dataset_size if dataset_size is not None else batch)
-        data = sample_prompts(law, d, n, size, generator=gen, dtype=dtype)
+        data = sampler(size, gen)
         batch = min(batch, size)
     losses: list[float] = []
     bar = tqdm(total=steps, desc="train", disable=not progress or not sys.stderr.isatty(), leave=False)
@@ -100,7 +108,7 @@ def train(model: nn.Module, law: ChainLaw, d: int, n: int, *, steps: int, batch:
         for group in opt.param_groups:
             group["lr"] = _lr_at(step, steps, lr, schedule, lr_final)
         if data is None:
-            pb = sample_prompts(law, d, n, batch, generator=gen, dtype=dtype)
+            pb = sampler(batch, gen)
             Z0, y = pb.Z0, pb.y
         elif batch == len(data):
             Z0, y = data.Z0, data.y
@@ -110,6 +118,8 @@ def train(model: nn.Module, law: ChainLaw, d: int, n: int, *, steps: int, batch:
         loss = ((model(Z0) - y) ** 2).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
+        if clip is not None:
+            torch.nn.utils.clip_grad_norm_(params, clip)
         opt.step()
         value = float(loss.detach())
         losses.append(value)

@@ -32,6 +32,7 @@ from derivations.plotting import pyplot, save_figure
 from numeric.lsa import DenseLSA
 from numeric.montecarlo import accuracy
 from numeric.multistate import sample_multistate
+from numeric.train import train
 
 #: the paper's numbers for |S| = 3 (Fig. 3)
 PAPER_S3 = {1: 0.55, 3: 0.98}
@@ -79,23 +80,16 @@ def reference_accuracies(pb, S: int) -> dict[str, float]:
 
 
 def train_one(S: int, L: int, seed: int, args, progress=None) -> tuple[DenseLSA, list[float]]:
-    """Train one DenseLSA by Adam on fresh S-state prompts (squared loss of SPEC §2)."""
-    torch.manual_seed(seed)
+    """Train one DenseLSA by Adam on fresh S-state prompts (squared loss of SPEC §2, gradient norm clipped to 10)."""
     model = DenseLSA(args.d, layers=L, init_scale=args.init_scale, seed=seed)
-    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
-    gen = torch.Generator().manual_seed(10_000 + seed)
-    losses = []
-    for _step in range(args.steps):
-        pb = sample_multistate(S, args.d, args.n, args.batch, alpha=args.alpha, generator=gen)
-        loss = ((model(pb.Z0) - pb.y) ** 2).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
-        opt.step()
-        losses.append(float(loss.detach()))
-        if progress is not None:
-            progress()
-    return model, losses
+
+    def sampler(batch, generator):
+        return sample_multistate(S, args.d, args.n, batch, alpha=args.alpha, generator=generator)
+
+    res = train(model, None, args.d, args.n, steps=args.steps, batch=args.batch, lr=args.lr, seed=10_000 + seed,
+                sampler=sampler, clip=10.0, progress=False,
+                callback=None if progress is None else (lambda *_: progress()))
+    return model, res.losses
 
 
 def run_experiment(args) -> tuple[list[dict], list[dict]]:

@@ -23,8 +23,7 @@ import numpy as np
 import sympy as sp
 
 from derivations import cache
-from symbolic.errors import MarkovICLError
-from symbolic.export import BACKENDS, ObjectiveFunctions, objective_functions
+from symbolic.export import ObjectiveFunctions, check_backend, lambdify_pn, objective_functions
 from symbolic.laws import N_SYMBOL, P_SYMBOL, ChainLaw
 from symbolic.objective import ObjectiveTerms
 from symbolic.solve import solve_symbolic_pn
@@ -99,35 +98,15 @@ def exact_d1() -> dict:
     return cache.cached("exact-d1", _exact_d1_compute)
 
 
-def _check_backend(backend: str) -> None:
-    if backend not in BACKENDS:
-        raise MarkovICLError(f"unknown backend {backend!r}; allowed: {', '.join(BACKENDS)}")
-
-
 def lambdify_entries(exprs: list[sp.Expr], shape: tuple[int, ...], backend: str = "numpy") -> Callable:
-    """A vectorised float64 callable ``(p, n) -> array of batch + shape`` from SymPy entries.
+    """A vectorised float64 callable ``(p, n) -> array of batch + shape`` from SymPy entries
+    (:func:`symbolic.export.lambdify_pn`, reshaped)."""
+    fn = lambdify_pn(exprs, backend)
 
-    Each entry is ``sympy.lambdify``'d with ``modules=backend``; constant entries are
-    broadcast to the batch shape so that the output is always a dense array / tensor.
-    """
-    _check_backend(backend)
-    fn = sp.lambdify((P_SYMBOL, N_SYMBOL), list(exprs), modules=backend)
-    if backend == "numpy":
-        def call(p, n):
-            pv, nv = np.broadcast_arrays(np.asarray(p, dtype=np.float64), np.asarray(n, dtype=np.float64))
-            vals = [np.asarray(v, dtype=np.float64) + np.zeros_like(pv) for v in fn(pv, nv)]
-            return np.stack(vals, -1).reshape(pv.shape + tuple(shape))
-    else:
-        import torch
+    def call(p, n):
+        out = fn(p, n)
+        return out.reshape(tuple(out.shape[:-1]) + tuple(shape))
 
-        def call(p, n):
-            pv = torch.as_tensor(p, dtype=torch.float64)
-            nv = torch.as_tensor(n, dtype=torch.float64)
-            pv, nv = torch.broadcast_tensors(pv, nv)
-            vals = [v if isinstance(v, torch.Tensor) else torch.as_tensor(float(v), dtype=torch.float64)
-                    for v in fn(pv, nv)]
-            vals = [v + torch.zeros_like(pv) for v in vals]
-            return torch.stack(vals, -1).reshape(tuple(pv.shape) + tuple(shape))
     return call
 
 
@@ -177,7 +156,7 @@ def objective(d: int, backend: str = "numpy", law: ChainLaw | None = None,
     Raises:
         MarkovICLError: bad d, unknown backend, or a law with free symbols other than p.
     """
-    _check_backend(backend)
+    check_backend(backend)
     if law is None:
         return _objective_default(d, backend, product_form)
     return objective_functions(d, law, backend=backend, product_form=product_form)

@@ -22,6 +22,39 @@ from symbolic.objective import ObjectiveTerms, check_d
 BACKENDS = ("numpy", "torch")
 
 
+def check_backend(backend: str) -> str:
+    """``"numpy"`` or ``"torch"``; else :class:`MarkovICLError`."""
+    if backend not in BACKENDS:
+        raise MarkovICLError(f"unknown backend {backend!r}; allowed: {', '.join(BACKENDS)}")
+    return backend
+
+
+def lambdify_pn(exprs, backend: str = "numpy") -> Callable:
+    """Float64 callable ``(p, n) -> array (..., len(exprs))`` of SymPy expressions in (p, n).
+
+    ``p`` and ``n`` broadcast against each other; constant entries are broadcast to that shape,
+    so the result is always dense. Torch results are differentiable in ``p`` and ``n``.
+    """
+    check_backend(backend)
+    fn = sp.lambdify((P_SYMBOL, N_SYMBOL), [sp.sympify(e) for e in exprs], modules=backend)
+    if backend == "numpy":
+        import numpy as np
+
+        def call(p, n):
+            pv, nv = np.broadcast_arrays(np.asarray(p, dtype=np.float64), np.asarray(n, dtype=np.float64))
+            return np.stack([np.asarray(v, dtype=np.float64) + np.zeros_like(pv) for v in fn(pv, nv)], -1)
+    else:
+        import torch
+
+        def call(p, n):
+            pv, nv = torch.broadcast_tensors(torch.as_tensor(p, dtype=torch.float64),
+                                             torch.as_tensor(n, dtype=torch.float64))
+            vals = [v if isinstance(v, torch.Tensor) else torch.as_tensor(float(v), dtype=torch.float64)
+                    for v in fn(pv, nv)]
+            return torch.stack([v + torch.zeros_like(pv) for v in vals], -1)
+    return call
+
+
 def _float_rows(M) -> list:
     to = M.domain.to_sympy
     return [[float(to(x)) for x in row] for row in M.to_list()]
@@ -62,15 +95,13 @@ def objective_functions(d: int, law: ChainLaw | None = None, backend: str = "num
         MarkovICLError: unknown backend, or a law with free symbols other than p.
     """
     check_d(d)
-    if backend not in BACKENDS:
-        raise MarkovICLError(f"unknown backend {backend!r}; allowed: {', '.join(BACKENDS)}")
+    check_backend(backend)
     law = law or ChainLaw.default()
     extra = law.free_symbols - {P_SYMBOL}
     if extra:
         raise MarkovICLError(f"exports take (p, n) only; fix the other parameters: {sorted(map(str, extra))}")
     terms = ObjectiveTerms(d, law, product_form=product_form)
     H_terms, beta_terms, ey2_terms = terms.components(N_SYMBOL)
-    p, n = P_SYMBOL, N_SYMBOL
 
     if backend == "numpy":
         import numpy as xp
@@ -91,22 +122,14 @@ def objective_functions(d: int, law: ChainLaw | None = None, backend: str = "num
 
     def weighted(terms_dict, is_scalar=False):
         monos = list(terms_dict)
-        fn = sp.lambdify((p, n), [sp.sympify(m) for m in monos], modules=backend)
+        weights = lambdify_pn(monos, backend)
         if is_scalar:
             coeffs = tensor([float(terms.domain.to_sympy(terms_dict[m])) for m in monos])
         else:
             coeffs = tensor([_float_rows(terms_dict[m]) for m in monos])
 
         def call(pv, nv):
-            pv = pv if backend == "numpy" else xp.as_tensor(pv, dtype=xp.float64)
-            nv = nv if backend == "numpy" else xp.as_tensor(nv, dtype=xp.float64)
-            if backend == "numpy":
-                pv, nv = xp.broadcast_arrays(xp.asarray(pv, dtype=float), xp.asarray(nv, dtype=float))
-            else:
-                pv, nv = xp.broadcast_tensors(pv, nv)
-            ws = [w * xp.ones_like(pv) if not hasattr(w, "shape") or w.shape != pv.shape else w
-                  for w in fn(pv, nv)]
-            W = xp.stack(ws, -1)
+            W = weights(pv, nv)
             if is_scalar:
                 return (W * coeffs).sum(-1)
             return (W[..., None, None] * coeffs).sum(-3)

@@ -46,15 +46,21 @@ def _validate(p, n) -> tuple[str | None, str | None]:
     return ps, None if ns is None else str(ns)
 
 
+def _available(name: str, allow_all: bool) -> dict:
+    """The present derivations; MarkovICLError when ``name`` is not one of them (nor ``all`` when allowed)."""
+    avail = present(DERIVATIONS)
+    if name not in avail and not (allow_all and name == "all"):
+        raise MarkovICLError(f"unknown derivation {name!r}; available: {', '.join(avail)} or all")
+    return avail
+
+
 def build_derivation(name: str, p: str | None = None, n: str | None = None) -> Derivation:
     """The derivation NAME at (p, n), from the disk cache when possible.
 
     Raises:
         MarkovICLError: unknown name or bad p, n.
     """
-    avail = present(DERIVATIONS)
-    if name not in avail:
-        raise MarkovICLError(f"unknown derivation {name!r}; available: {', '.join(avail)} or all")
+    avail = _available(name, allow_all=False)
     doc, _ = _build_with_figures(name, avail[name], p, n)
     return doc
 
@@ -100,10 +106,8 @@ def derive(name: str, out: str | Path = DEFAULT_OUT, p=None, n=None, use_cache: 
     from derivations.render import latex_compiler, write_document
 
     ps, ns = _validate(p, n)
-    avail = present(DERIVATIONS)
+    avail = _available(name, allow_all=True)
     names = list(avail) if name == "all" else [name]
-    if name != "all" and name not in avail:
-        raise MarkovICLError(f"unknown derivation {name!r}; available: {', '.join(avail)} or all")
     out = check_out_dir(out)
     want_pdf = pdf and latex_compiler() is not None
     result: dict = {"documents": {}, "report": None, "failed_checks": []}

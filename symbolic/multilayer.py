@@ -229,8 +229,9 @@ def lambdify_objectives(d: int, backend: str = "torch", anchor: int | None = Non
         ``{name: f}`` with ``f(w, X, y)`` for ``w (..., d)``, ``X (..., d, n)``,
         ``y (..., n)`` returning ``(...)``: the objective summed over the n chains.
     """
-    if backend not in ("numpy", "torch"):
-        raise MarkovICLError(f"backend must be 'numpy' or 'torch', got {backend!r}")
+    from symbolic.export import check_backend
+
+    check_backend(backend)
     w, x, y, summ = objective_summands(d, anchor)
     out = {}
     for name, expr in summ.items():

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _cli() -> list[str]:
     exe = Path(sys.executable).with_name("markov-icl")
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "derivations.cli"]
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "markov_icl"]
 
 
 def timed_run(args: list[str], env: dict) -> float:
@@ -39,7 +39,7 @@ def timed_run(args: list[str], env: dict) -> float:
 
 _IN_PROCESS = """
 import json, sys, time
-from derivations.derive_cmd import derive
+from markov_icl.derivations.report import derive
 out = sys.argv[1]
 t = time.perf_counter(); derive("all", out, log=lambda *a: None); cold = time.perf_counter() - t
 t = time.perf_counter(); derive("all", out, log=lambda *a: None); warm = time.perf_counter() - t

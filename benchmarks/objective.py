@@ -13,10 +13,10 @@ from __future__ import annotations
 import argparse
 import time
 
-from symbolic.laws import P_SYMBOL, ChainLaw
-from symbolic.moments import conditional_moment, kernel_power
-from symbolic.objective import ObjectiveTerms
-from symbolic.solve import solve_numeric, solve_symbolic_pn
+from markov_icl.symbolic.laws import P_SYMBOL, ChainLaw
+from markov_icl.symbolic.moments import conditional_moment, kernel_power
+from markov_icl.symbolic.objective import ObjectiveTerms
+from markov_icl.symbolic.solve import solve_numeric, solve_symbolic_pn
 
 
 def _fresh():

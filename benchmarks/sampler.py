@@ -16,8 +16,8 @@ import time
 
 import torch
 
-from numeric.prompts import sample_prompts
-from symbolic.laws import ChainLaw, InitLaw, KernelLaw
+from markov_icl.numeric.prompts import sample_prompts
+from markov_icl.symbolic.laws import ChainLaw, InitLaw, KernelLaw
 
 
 def chains_per_second(law: ChainLaw, d: int, n: int, batch: int, dtype: torch.dtype, repeats: int) -> float:

@@ -1,7 +1,7 @@
 """Example C.16: the enlarged-space optimum for d = 2 (dm = 12).
 
 H and beta are exact polynomials in p, affine in 1/n; X*(p, n) is an exact rational
-function (derived by evaluation and interpolation, :func:`symbolic.solve.solve_symbolic_pn`)
+function (derived by evaluation and interpolation, :func:`markov_icl.symbolic.solve.solve_symbolic_pn`)
 whose numerators run to thousands of characters, so the document prints beta, the
 structure of X*, and exact values, and checks X* against an independent Monte Carlo
 estimate and a direct solve.
@@ -14,20 +14,19 @@ from functools import lru_cache
 import numpy as np
 import sympy as sp
 
-from derivations import steps
-from derivations.document import Block, Check, Derivation
-from derivations.formulas import objective
-from symbolic.certify import certify_numeric
-from symbolic.laws import P_SYMBOL, ChainLaw
-from symbolic.objective import ObjectiveTerms
-from symbolic.solve import solve_numeric, solve_symbolic_pn
+from markov_icl import oracles
+from markov_icl.derivations import steps
+from markov_icl.derivations.document import Block, Check, Derivation
+from markov_icl.symbolic.export import functions
+from markov_icl.symbolic.objective import ObjectiveTerms
+from markov_icl.symbolic.solve import solve
 
 TITLE = "Example C.16: the optimum for d = 2"
 D = 2
 
 
 def _symbolic_solution() -> dict:
-    sol = solve_symbolic_pn(ObjectiveTerms(D), P_SYMBOL)
+    sol = solve(D)
     return {"X_star": sol.X_star, "f_tilde_star": sol.f_tilde_star}
 
 
@@ -61,7 +60,7 @@ def build(p=None, n=None, **kw) -> Derivation:
     Xs, fs = sym["X_star"], sym["f_tilde_star"]
     den = sp.fraction(fs)[1]
     dens = [sp.fraction(x)[1] for x in Xs]
-    sol = solve_numeric(ObjectiveTerms(D, ChainLaw.default(pv)), n=nv)
+    sol = solve(D, pv, nv)
     statement = Block(
         "Statement",
         "For chains of length 3 (d = 2), uniform kernel prior and i.i.d. Bernoulli(p) starts, the enlarged space has "
@@ -76,7 +75,7 @@ def build(p=None, n=None, **kw) -> Derivation:
         Block("Kernel powers", "", math=steps.kernel_powers_math(2)),
         Block("beta and E[y^2] (exact)", f"E[y^2] = P(y_q = 1): ${sp.latex(ey2)}$.", table=beta_rows),
         Block("H at the evaluation point", f"The 12 x 12 matrix at p = {pv}, n = {nv}:",
-              math=[f"H = {sp.latex(steps.rational_matrix(sol.H))}"]),
+              math=[f"H = {sp.latex(sol.H)}"]),
         Block("Linear system in (p, n)",
               "Solved by exact evaluation of det(nH), det(nH) X* and det(nH) f~* on a grid of (p, n), interpolation within "
               "Cramer's degree bounds, and cancellation of common factors (python-flint). Degrees of the numerators of "
@@ -103,24 +102,24 @@ def _checks(Xs, fs, sol, pv, nv) -> list[Check]:
     P, N = steps.p, steps.n
     out = []
     sub = {P: pv, N: nv}
-    ok = [x.subs(sub) for x in Xs] == sol.X_star and fs.subs(sub) == sol.f_tilde_star
+    ok = tuple(x.subs(sub) for x in Xs) == sol.X_star and fs.subs(sub) == sol.f_tilde_star
     out.append(steps.check(f"symbolic X*(p, n) = direct exact solve at p = {pv}, n = {nv}", ok,
                      "interpolated rational functions vs python-flint solve of the numeric system"))
-    res = steps.rational_matrix(sol.H) * sp.Matrix(sol.X_star) - sp.Matrix(sol.beta)
+    res = sol.H * sp.Matrix(sol.X_star) - sp.Matrix(sol.beta)
     out.append(steps.check("H X* = beta", res == sp.zeros(12, 1), "exact residual"))
-    c = certify_numeric(sol.H)
+    c = sol.certificate
     out.append(steps.check("H positive definite (Lemma 3.1)", c.positive_definite is True, c.detail))
-    Hn, bn, _ = steps.enumerate_objective(D, 1, "1/3")
-    H1, b1, _ = ObjectiveTerms(D, ChainLaw.default("1/3")).numeric(n=1)
+    Hn, bn, _ = oracles.enumerate_objective(D, 1, sp.Rational(1, 3))
+    s1 = solve(D, "1/3", 1)
     out.append(steps.check("H, beta = enumeration oracle (n = 1, p = 1/3)",
-                     steps.rational_matrix(H1) == Hn and steps.rational_matrix(b1) == bn, "all 2^6 prompts summed"))
-    f = objective(D, "numpy")
+                     s1.H == Hn and sp.Matrix(s1.beta) == bn, "all 2^6 prompts summed"))
+    f = functions(D, "numpy")
     err = float(np.abs(f.X_star(float(pv), float(nv)) - np.array([float(x) for x in sol.X_star])).max())
-    out.append(steps.check("lambdified objective(2).X_star = exact", err < 1e-10, f"max abs error {err:.1e}"))
+    out.append(steps.check("lambdified functions(2).X_star = exact", err < 1e-10, f"max abs error {err:.1e}"))
     X = np.array([float(x) for x in sol.X_star])
-    ctx, q = steps.sample_prompts(float(pv), int(nv), D, 100_000, seed=2)
-    _, phi, y = steps.features(ctx, q, D)
-    est, se = steps.mc_mean_se((phi @ X - y) ** 2)
+    ctx, q = oracles.sample_chains(float(pv), int(nv), D, 100_000, seed=2)
+    _, phi, y = oracles.features(ctx, q, D)
+    est, se = oracles.mean_se((phi @ X - y) ** 2)
     ft = float(sol.f_tilde_star)
     out.append(steps.check(f"Monte Carlo loss at X* (p = {pv}, n = {nv})", abs(est - ft) < 4 * se,
                      f"estimate {est:.5f} +- {se:.5f} (1e5 prompts, seed 2) vs f~* = {ft:.5f}"))

@@ -5,7 +5,7 @@
 * ``loss_along_coordinates``: the loss along each coordinate of X through X*, with the
   minimiser marked (the paper's Fig. 10).
 
-Each figure is a PDF cached on disk (keyed by its inputs, :mod:`derivations.cache`) and
+Each figure is a PDF cached on disk (keyed by its inputs, :mod:`markov_icl.derivations.cache`) and
 written atomically into the output folder.
 """
 
@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from derivations import cache
-from derivations.plotting import figure_bytes, pyplot
-from derivations.render import Figure
+from markov_icl import io
+from markov_icl.derivations.render import Figure
+from markov_icl.io import figure_bytes, pyplot
 
 N_VALUES = (2, 5, 10, 50)
 P_VALUES = (0.2, 0.5, 0.8)
@@ -29,7 +29,7 @@ def _save(fig) -> bytes:
 
 def x_star_vs_p(n_values=N_VALUES) -> bytes:
     """PDF bytes: the three coordinates of X*(p, n) against p, one curve per n (d = 1)."""
-    from derivations.formulas import exact_d1, x_star
+    from markov_icl.derivations.formulas import exact_d1, x_star
 
     plt = pyplot()
     ps = np.linspace(0.02, 0.98, 200)
@@ -42,6 +42,7 @@ def x_star_vs_p(n_values=N_VALUES) -> bytes:
         j, u, v = idx[k]
         ax.set_title(f"$X^*_{k + 1}$  [j,u,v] = [{j},{u},{v}]")
         ax.set_xlabel("p")
+        ax.set_ylabel(f"$X^*_{{{k + 1}}}$")
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
     fig.tight_layout()
@@ -50,12 +51,13 @@ def x_star_vs_p(n_values=N_VALUES) -> bytes:
 
 def f_star_vs_n(p_values=P_VALUES) -> bytes:
     """PDF bytes: f~*(p, n) against n (log scale), one curve per p (d = 1 and d = 2)."""
-    from derivations.formulas import f_tilde_star, objective
+    from markov_icl.derivations.formulas import f_tilde_star
+    from markov_icl.symbolic.export import functions
 
     plt = pyplot()
     ns = np.unique(np.round(np.logspace(0, 3, 60)))
     f1 = f_tilde_star("numpy")
-    f2 = objective(2, "numpy").f_tilde_star
+    f2 = functions(2, "numpy").f_tilde_star
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), sharey=False)
     for pv in p_values:
         axes[0].plot(ns, f1(pv, ns), label=f"p = {pv}")
@@ -63,6 +65,7 @@ def f_star_vs_n(p_values=P_VALUES) -> bytes:
     for ax, d in zip(axes, (1, 2)):
         ax.set_xscale("log")
         ax.set_xlabel("n")
+        ax.set_ylabel(r"$\tilde f^*$")
         ax.set_title(f"$\\tilde f^*(n)$, d = {d}")
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
@@ -72,12 +75,14 @@ def f_star_vs_n(p_values=P_VALUES) -> bytes:
 
 def loss_along_coordinates(p: float = 0.5, n: float = 10.0, d: int = 1) -> bytes:
     """PDF bytes: f~(X) along each coordinate X_k through X*, minimiser marked (paper's Fig. 10)."""
-    from derivations.formulas import loss_along, objective
+    from markov_icl.symbolic.export import functions
+    from markov_icl.symbolic.objective import f_tilde
 
     plt = pyplot()
-    fns = objective(d, "numpy")
+    fns = functions(d, "numpy")
     xs = np.asarray(fns.X_star(p, n), dtype=float)
     fstar = float(fns.f_tilde_star(p, n))
+    Hm, bv, ey2 = fns.H(p, n), fns.beta(p, n), float(fns.E_y2(p, n))
     k_count = len(xs)
     cols = min(k_count, 3)
     rows = -(-k_count // cols)
@@ -86,11 +91,15 @@ def loss_along_coordinates(p: float = 0.5, n: float = 10.0, d: int = 1) -> bytes
         ax = axes[k // cols][k % cols]
         width = max(1.0, 2 * abs(xs[k]))
         t = np.linspace(xs[k] - width, xs[k] + width, 201)
-        ax.plot(t, loss_along(fns, p, n, k, t))
+        X = np.repeat(xs[None, :], len(t), 0)
+        X[:, k] = t  # X* moved along coordinate k
+        ax.plot(t, f_tilde(X, Hm, bv, ey2))
         ax.plot([xs[k]], [fstar], "o", color="C3")
         ax.axvline(xs[k], color="C3", lw=0.8, ls="--")
         j, u, v = fns.index[k]
         ax.set_title(f"$X_{{{k + 1}}}$ [j,u,v] = [{j},{u},{v}]", fontsize=9)
+        ax.set_xlabel(f"$X_{{{k + 1}}}$")
+        ax.set_ylabel(r"$\tilde f(X)$")
         ax.grid(alpha=0.3)
     for k in range(k_count, rows * cols):
         axes[k // cols][k % cols].axis("off")
@@ -116,9 +125,9 @@ def report_figures(out: Path, p: float = 0.5, n: float = 10.0) -> list[Figure]:
     out = Path(out)
     figs = []
     for name, make, inputs, caption in specs:
-        data = cache.cached(f"figure-{name}", make, **inputs)
+        data = io.cached(f"figure-{name}", make, **inputs)
         path = out / "figures" / f"{name}.pdf"
-        cache.atomic_write_bytes(path, data)
+        io.atomic_write_bytes(path, data)
         figs.append(Figure(f"figures/{name}.pdf", caption))
     return figs
 

@@ -1,17 +1,20 @@
-"""Importable formulas: lambdified closed forms and the numeric reference functions.
+"""The documents' formulas: Theorem 3.3's closed forms (lambdified) and the reference functions.
 
 * d = 1 (Theorem 3.3): :func:`x_star`, :func:`f_tilde_star`, :func:`H`, :func:`beta`,
   :func:`E_y2` lambdify the *exact* rational functions of (p, n) derived by
-  :func:`symbolic.solve.solve_symbolic_pn` (``sympy.lambdify``, NumPy or Torch).
-* any d: :func:`objective` wraps :func:`symbolic.export.objective_functions` (batched,
-  differentiable in Torch through ``torch.linalg.solve``).
+  :func:`markov_icl.symbolic.solve.solve` (``sympy.lambdify``, NumPy or PyTorch). For any d,
+  :func:`markov_icl.functions` gives the same quantities.
 * :func:`lsa_prediction` and :func:`loss_estimate` are plain-Python reference versions of
-  the one-layer LSA prediction ``yhat = b^T G A x_q`` (SPEC §2) and of the Monte Carlo
+  the one-layer LSA prediction ``yhat = b^T G A x_q`` (theory §2) and of the Monte Carlo
   estimator of ``f = E[(yhat - y_q)^2]``; the documents render them with latexify-py from
-  this source (:func:`function_latex`).
+  this source (:func:`function_latex`) and check them against the vectorised code.
 
-Every callable takes ``(p, n)`` that broadcast against each other and returns float64
-arrays / tensors whose matrix axes come last.
+Every callable takes ``(p, n)`` that broadcast against each other; matrix axes come last,
+and dtype and device follow the inputs.
+
+Examples:
+    >>> round(float(f_tilde_star()(0.5, 5)), 12) == round(35 / 96, 12)
+    True
 """
 
 from __future__ import annotations
@@ -19,21 +22,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import lru_cache
 
-import numpy as np
 import sympy as sp
 
-from derivations import cache
-from symbolic.export import ObjectiveFunctions, check_backend, lambdify_pn, objective_functions
-from symbolic.laws import N_SYMBOL, P_SYMBOL, ChainLaw
-from symbolic.objective import ObjectiveTerms
-from symbolic.solve import solve_symbolic_pn
+from markov_icl import io
+from markov_icl.symbolic.export import lambdify_pn
+from markov_icl.symbolic.objective import ObjectiveTerms
+from markov_icl.symbolic.solve import solve
 
 # ---------------------------------------------------------------------------------------
 # reference functions (rendered with latexify-py)
 
 
 def lsa_prediction(b, G, A, x_q, d):
-    """One-layer LSA prediction ``yhat = b^T G A x_q`` (SPEC §2), written as plain sums.
+    """One-layer LSA prediction ``yhat = b^T G A x_q`` (theory §2), written as plain sums.
 
     Args:
         b: the last row of P restricted to its first d + 1 entries (length d + 1).
@@ -46,7 +47,7 @@ def lsa_prediction(b, G, A, x_q, d):
 
 
 def loss_estimate(y_hat, y_q, B):
-    """Monte Carlo estimator of ``f = E[(yhat - y_q)^2]`` over B sampled prompts (SPEC §2)."""
+    """Monte Carlo estimator of ``f = E[(yhat - y_q)^2]`` over B sampled prompts (theory §2)."""
     return sum((y_hat[i] - y_q[i]) ** 2 for i in range(B)) / B
 
 
@@ -74,16 +75,15 @@ def function_latex(fn: Callable) -> str:
 
 
 def _exact_d1_compute() -> dict:
-    terms = ObjectiveTerms(1, ChainLaw.default())
-    sol = solve_symbolic_pn(terms, P_SYMBOL)
-    H, beta, ey2 = terms.symbolic(N_SYMBOL, factor=True)
+    sol = solve(1)
+    H, beta, ey2 = ObjectiveTerms(1).symbolic(factor=True)
     return {
         "H": sp.ImmutableMatrix(H),
         "beta": [sp.factor(b) for b in beta],
         "E_y2": sp.factor(ey2),
         "X_star": [sp.factor(x) for x in sol.X_star],
         "f_tilde_star": sp.factor(sol.f_tilde_star),
-        "index": terms.idx.index,
+        "index": [list(ix) for ix in sol.index],
     }
 
 
@@ -91,16 +91,15 @@ def _exact_d1_compute() -> dict:
 def exact_d1() -> dict:
     """Exact d = 1 objective in (p, n): ``H``, ``beta``, ``E_y2``, ``X_star``, ``f_tilde_star``.
 
-    SymPy rational functions of the symbols :data:`symbolic.laws.P_SYMBOL` and
-    :data:`symbolic.laws.N_SYMBOL` (uniform kernel prior, i.i.d. Bernoulli(p) states);
-    cached on disk (:mod:`derivations.cache`).
+    SymPy rational functions of the symbols p and n (uniform kernel prior, i.i.d.
+    Bernoulli(p) states); cached on disk (:mod:`markov_icl.io`).
     """
-    return cache.cached("exact-d1", _exact_d1_compute)
+    return io.cached("exact-d1", _exact_d1_compute)
 
 
 def lambdify_entries(exprs: list[sp.Expr], shape: tuple[int, ...], backend: str = "numpy") -> Callable:
-    """A vectorised float64 callable ``(p, n) -> array of batch + shape`` from SymPy entries
-    (:func:`symbolic.export.lambdify_pn`, reshaped)."""
+    """A vectorised callable ``(p, n) -> array of batch + shape`` from SymPy entries
+    (:func:`markov_icl.symbolic.export.lambdify_pn`, reshaped)."""
     fn = lambdify_pn(exprs, backend)
 
     def call(p, n):
@@ -122,12 +121,12 @@ def f_tilde_star(backend: str = "numpy") -> Callable:
 
 
 def H(backend: str = "numpy") -> Callable:
-    """``H(p, n) = E[(x_q kron g)(x_q kron g)^T]`` for d = 1 (SPEC §5), lambdified; shape (..., 3, 3)."""
+    """``H(p, n) = E[(x_q kron g)(x_q kron g)^T]`` for d = 1 (theory §5), lambdified; shape (..., 3, 3)."""
     return lambdify_entries(list(exact_d1()["H"]), (3, 3), backend)
 
 
 def beta(backend: str = "numpy") -> Callable:
-    """``beta(p, n) = E[y_q (x_q kron g)]`` for d = 1 (SPEC §5; independent of n), shape (..., 3)."""
+    """``beta(p, n) = E[y_q (x_q kron g)]`` for d = 1 (theory §5; independent of n), shape (..., 3)."""
     return lambdify_entries(exact_d1()["beta"], (3,), backend)
 
 
@@ -136,45 +135,5 @@ def E_y2(backend: str = "numpy") -> Callable:
     return lambdify_entries([exact_d1()["E_y2"]], (), backend)
 
 
-# ---------------------------------------------------------------------------------------
-# any d
-
-
-@lru_cache(maxsize=32)
-def _objective_default(d: int, backend: str, product_form: bool) -> ObjectiveFunctions:
-    return objective_functions(d, ChainLaw.default(), backend=backend, product_form=product_form)
-
-
-def objective(d: int, backend: str = "numpy", law: ChainLaw | None = None,
-              product_form: bool = False) -> ObjectiveFunctions:
-    """The enlarged-space objective of SPEC §3 for any d as float callables of (p, n).
-
-    Returns :class:`symbolic.export.ObjectiveFunctions` with ``H``, ``beta``, ``E_y2``,
-    ``X_star``, ``f_tilde_star`` (batched; Torch ones differentiable) and the index order.
-    ``product_form=True`` gives the paper's Lemma 3.2 product form of H (SPEC §4).
-
-    Raises:
-        MarkovICLError: bad d, unknown backend, or a law with free symbols other than p.
-    """
-    check_backend(backend)
-    if law is None:
-        return _objective_default(d, backend, product_form)
-    return objective_functions(d, law, backend=backend, product_form=product_form)
-
-
-def loss_along(fns: ObjectiveFunctions, p: float, n: float, coord: int, values: np.ndarray) -> np.ndarray:
-    """``f~(X* + (t - X*_k) e_k)`` for t in ``values``: the loss along coordinate k (paper's Fig. 10)."""
-    Hm = np.asarray(fns.H(p, n), dtype=float)
-    bv = np.asarray(fns.beta(p, n), dtype=float)
-    ey2 = float(fns.E_y2(p, n))
-    xs = np.asarray(fns.X_star(p, n), dtype=float)
-    out = []
-    for t in np.asarray(values, dtype=float):
-        X = xs.copy()
-        X[coord] = t
-        out.append(ey2 - 2 * bv @ X + X @ Hm @ X)
-    return np.asarray(out)
-
-
 __all__ = ["lsa_prediction", "loss_estimate", "function_latex", "exact_d1", "lambdify_entries", "x_star",
-           "f_tilde_star", "H", "beta", "E_y2", "objective", "loss_along"]
+           "f_tilde_star", "H", "beta", "E_y2"]

@@ -2,7 +2,7 @@
 
 For d = 1 the certificate holds for all 0 < p < 1 and n >= 1 at once (leading principal
 minors, positive-coefficient test after p = t/(1+t), n = 1+s); for d >= 2 it is an exact
-Sylvester certificate (fraction-free LU) at rational points (:mod:`symbolic.certify`).
+Sylvester certificate (fraction-free LU) at rational points (:mod:`markov_icl.symbolic.certify`).
 """
 
 from __future__ import annotations
@@ -10,13 +10,14 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from derivations import steps
-from derivations.document import Block, Derivation
-from derivations.formulas import exact_d1
-from derivations.steps import L
-from symbolic.certify import certify_numeric, certify_symbolic, positive_on_region
-from symbolic.laws import ChainLaw, InitLaw, KernelLaw
-from symbolic.objective import ObjectiveTerms
+from markov_icl.derivations import steps
+from markov_icl.derivations.document import Block, Derivation
+from markov_icl.derivations.formulas import exact_d1
+from markov_icl.derivations.steps import L
+from markov_icl.symbolic.certify import certify_numeric, certify_symbolic, positive_on_region
+from markov_icl.symbolic.laws import ChainLaw, InitLaw, KernelLaw
+from markov_icl.symbolic.objective import ObjectiveTerms
+from markov_icl.symbolic.solve import solve
 
 TITLE = "Lemma 3.1: H is positive definite"
 GRID_P = ["1/10", "1/2", "9/10"]
@@ -57,8 +58,7 @@ def build(p=None, n=None, d_max: int = 3, **kw) -> Derivation:
     for d in range(2, d_max + 1):
         ok_d = True
         for pp, nn in pts:
-            H, _, _ = ObjectiveTerms(d, ChainLaw.default(pp)).numeric(n=nn)
-            c = certify_numeric(H)
+            c = solve(d, pp, nn).certificate
             ok_d &= bool(c.positive_definite)
         grid_ok &= ok_d
         counts[d] = len(pts)
@@ -73,12 +73,11 @@ def build(p=None, n=None, d_max: int = 3, **kw) -> Derivation:
     diff = sp.cancel(cert.minors[-1] - sp.Matrix(Hs).det())
     checks.append(steps.check("last certified minor = det H", diff == 0, "Berkowitz determinant vs the certified minor"))
     checks.append(steps.check(f"exact certificates d = 2..{d_max}", grid_ok, f"{sum(counts.values())} (d, p, n) points"))
-    H2, _, _ = ObjectiveTerms(2, ChainLaw.default(pv)).numeric(n=nv)
-    ev = np.linalg.eigvalsh(np.array(steps.rational_matrix(H2).tolist(), dtype=float))
-    checks.append(steps.check("eigenvalues agree (d = 2)", bool(ev.min() > 0) == bool(certify_numeric(H2).positive_definite),
+    s2 = solve(2, pv, nv)
+    ev = np.linalg.eigvalsh(s2.H_float)
+    checks.append(steps.check("eigenvalues agree (d = 2)", bool(ev.min() > 0) == bool(s2.certificate.positive_definite),
                         f"smallest eigenvalue of H at p = {pv}, n = {nv}: {ev.min():.3e} (NumPy)"))
-    degenerate = ChainLaw(InitLaw.iid("1/2"), KernelLaw.fixed(0, 0))
-    Hd, _, _ = ObjectiveTerms(2, degenerate).numeric(n=3)
+    Hd, _, _ = ObjectiveTerms(2, ChainLaw(InitLaw.iid("1/2"), KernelLaw.fixed(0, 0))).numeric(n=3)
     checks.append(steps.check("negative control: constant chains (a = c = 0) give a singular H",
                         certify_numeric(Hd).positive_definite is False and steps.rational_matrix(Hd).det() == 0,
                         "the certificate rejects it and det H = 0"))

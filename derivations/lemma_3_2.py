@@ -1,23 +1,27 @@
-"""Lemma 3.2: the entries of H and beta -- the exact shared-kernel H versus the paper's product form.
+"""Lemma 3.2: the entries of H and beta -- the exact shared-kernel H versus the product form.
 
-The paper's proof computes ``E[x_qi x_qj] E[G_uv G_u'v']``; since the query and the context
-chains share the random kernel, the exact entry is ``E_K[E[x_qi x_qj | K] E[G G | K]]``
-(SPEC §4). Both are built by :class:`symbolic.objective.ObjectiveTerms`
-(``product_form=True`` for the paper's); this document shows where they differ and what
-the difference does to X* and f~*.
+The paper states Lemma 3.2 for a given (fixed) kernel K: then the query and the context
+chains are independent and the entries factor as ``E[x_qi x_qj] E[G_uv G_u'v']`` (the
+product form), which is exact there. The error is in using that product form for the
+objective averaged over the kernel prior: since the query and the context chains share
+the random kernel, the exact entry is ``E_K[E[x_qi x_qj | K] E[G G | K]]`` (theory §4). Both
+are built by :class:`~markov_icl.symbolic.objective.ObjectiveTerms` (``product_form=True``
+for the product form); this document shows where they differ and what the difference does
+to X* and f~*.
 """
 
 from __future__ import annotations
 
 import sympy as sp
 
-from derivations import steps
-from derivations.document import Block, Check, Derivation
-from derivations.steps import L
-from symbolic.errors import MarkovICLError
-from symbolic.laws import ChainLaw, InitLaw, KernelLaw
-from symbolic.objective import ObjectiveTerms
-from symbolic.solve import solve_numeric
+from markov_icl import oracles
+from markov_icl.derivations import steps
+from markov_icl.derivations.document import Block, Check, Derivation
+from markov_icl.derivations.steps import L
+from markov_icl.errors import MarkovICLError
+from markov_icl.symbolic.laws import ChainLaw, InitLaw, KernelLaw
+from markov_icl.symbolic.objective import ObjectiveTerms
+from markov_icl.symbolic.solve import solve
 
 TITLE = "Lemma 3.2: H and beta, exact shared-kernel form vs the paper's product form"
 MAX_ROWS = 14
@@ -46,16 +50,19 @@ def build(p=None, n=None, d: int = 2, **kw) -> Derivation:
     nz = [(r, s) for r in range(idx.dm) for s in range(r, idx.dm) if Dm[r, s] != 0]
     statement = Block(
         "Statement",
-        "For i.i.d. Bernoulli(p) starts and a kernel drawn from the prior, every entry of H and beta is a polynomial in p "
-        "(degree at most 3), affine in 1/n, with rational coefficients (Lemma 3.2). The paper's proof factors the query "
-        "moment out of the kernel expectation (product form); that is valid for a fixed kernel, or when the query input "
-        "does not depend on K (d = 1), but not in general.",
+        "Lemma 3.2 is stated for a given (fixed) kernel K: the query and the context chains are then independent, the "
+        "entries of H factor as E[x_qi x_qj] E[G G] (the product form), and every entry of H and beta is a polynomial "
+        "in p, affine in 1/n, with rational coefficients; for a fixed kernel the product form is exact. The paper then "
+        "uses the product form for the objective averaged over the kernel prior. Under a random kernel the query and "
+        "the context chains are dependent through K, and the exact entry is E_K[E[x_qi x_qj | K] E[G G | K]]: the "
+        "product form stays exact only when the query input does not depend on K (d = 1). The error is in that use of "
+        "the lemma, not in the lemma.",
         math=[r"H^{\mathrm{exact}}_{(j,uv),(j',u'v')} = \mathbb{E}_K\big[\mathbb{E}[x_{q,j}x_{q,j'}\mid K]\,"
               r"\mathbb{E}[G_{uv}G_{u'v'}\mid K]\big]",
               r"H^{\mathrm{product}}_{(j,uv),(j',u'v')} = \mathbb{E}[x_{q,j}x_{q,j'}]\;\mathbb{E}[G_{uv}G_{u'v'}]"],
     )
     steps_ = [
-        Block("Index order (SPEC §3)", f"d = {d}, m = {idx.m}, dm = {idx.dm}.", table=steps.index_block_table(idx)),
+        Block("Index order (theory §3)", f"d = {d}, m = {idx.m}, dm = {idx.dm}.", table=steps.index_block_table(idx)),
         Block("Moment identities used", "", math=steps.MOMENT_IDENTITIES),
         Block("Kernel powers", "", math=steps.kernel_powers_math(d)),
         Block("Conditional moments (a selection)", "Every chain moment is affine in its first state:",
@@ -71,17 +78,9 @@ def build(p=None, n=None, d: int = 2, **kw) -> Derivation:
                         f"{len(nz)} of the {idx.dm * (idx.dm + 1) // 2} entries on or above the diagonal differ; "
                         f"the first {min(len(nz), MAX_ROWS)}:", table=rows))
     # X*, f~* under both at (pv, nv)
-    law = ChainLaw.default(pv)
-    se = solve_numeric(ObjectiveTerms(d, law), n=nv)
-    sprod = solve_numeric(ObjectiveTerms(d, law, product_form=True), n=nv)
-    He_num = sp.Matrix(He.subs({steps.p: pv, steps.n: nv}))
-    bvec = sp.Matrix(se.beta)
-
-    def ftilde(X):
-        Xv = sp.Matrix(X)
-        return se.E_y2 - 2 * (bvec.T * Xv)[0] + (Xv.T * He_num * Xv)[0]
-
-    excess = ftilde(sprod.X_star) - se.f_tilde_star
+    se = solve(d, pv, nv)
+    sprod = solve(d, pv, nv, form="product")
+    excess = se.f_tilde(sprod.X_star) - se.f_tilde_star  # the product-form X* under the exact loss
     xr = [["$r$", "$[j,u,v]$", r"$X^*$ (exact)", r"$X^*$ (product form)"]]
     for r in range(idx.dm):
         xr.append([f"${r + 1}$", f"${idx.index[r]}$", f"${sp.latex(se.X_star[r])}$", f"${sp.latex(sprod.X_star[r])}$"])
@@ -94,9 +93,10 @@ def build(p=None, n=None, d: int = 2, **kw) -> Derivation:
                     rf" \approx {float(excess):.3e}"]),
     ]
     checks = _checks(d, Dm, nz, se, sprod, excess, pv, nv)
-    notes = ("The paper's Lemma 3.2 proof uses the product form. Under a random kernel the query and the context chains "
-             "are dependent through K, so for d >= 2 the product form is not the objective's Hessian; the engine "
-             "implements the exact form and reports the product form only for comparison (SPEC §4).")
+    notes = ("Lemma 3.2 holds as stated, for a fixed kernel (checked below: the two forms coincide). Its product form is "
+             "then used for the prior-averaged objective, where the query and the context chains are dependent through "
+             "K: for d >= 2 the product form is not the objective's Hessian there. The engine implements the exact form "
+             "and reports the product form only for comparison (theory §4).")
     return Derivation("lemma_3_2", TITLE, statement, steps_, results, checks, notes=notes)
 
 
@@ -113,15 +113,14 @@ def _checks(d, Dm, nz, se, sprod, excess, pv, nv) -> list[Check]:
     out.append(steps.check("fixed kernel: the two forms coincide", Df == sp.zeros(*Df.shape),
                      "for a = 1/3, c = 1/4 the query is independent of the context"))
     for form, sol in (("exact", se), ("product", sprod)):
-        H, b, _ = ObjectiveTerms(d, ChainLaw.default(pv), product_form=form == "product").numeric(n=nv)
-        res = steps.rational_matrix(H) * sp.Matrix(sol.X_star) - steps.rational_matrix(b)
+        res = sol.H * sp.Matrix(sol.X_star) - sp.Matrix(sol.beta)
         out.append(steps.check(f"H X* = beta ({form} form)", res == sp.zeros(*res.shape),
                                f"exact residual at p = {pv}, n = {nv}"))
     if d <= 2:
         for form in ("exact", "product"):
-            Hn, bn, _ = steps.enumerate_objective(d, 1, "1/3", product_form=form == "product")
-            H, b, _ = ObjectiveTerms(d, ChainLaw.default("1/3"), product_form=form == "product").numeric(n=1)
-            ok = steps.rational_matrix(H) == Hn and steps.rational_matrix(b) == bn
+            Hn, bn, _ = oracles.enumerate_objective(d, 1, sp.Rational(1, 3), product_form=form == "product")
+            sol = solve(d, "1/3", 1, form=form)
+            ok = sol.H == Hn and sp.Matrix(sol.beta) == bn
             out.append(steps.check(f"{form} form = enumeration oracle (n = 1, p = 1/3)", ok,
                              f"all 2^{2 * (d + 1)} prompts summed; kernel factors integrated separately for the product form"))
     return out

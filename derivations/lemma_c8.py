@@ -1,7 +1,7 @@
-"""Lemma C.8: exact H and h for S-state chains with Dirichlet kernels (SPEC §8).
+"""Lemma C.8: exact H and h for S-state chains with Dirichlet kernels (theory §8).
 
 The paper estimates the multi-state objective by Monte Carlo; Dirichlet moments are exact
-rationals in alpha, so :mod:`symbolic.multistate` derives ``H``, ``h`` (beta), ``E[y^2]``,
+rationals in alpha, so :mod:`markov_icl.symbolic.multistate` derives ``H``, ``h`` (beta), ``E[y^2]``,
 ``X* = H^{-1} h`` and ``f~*`` exactly. This document shows closed forms in alpha for d = 1,
 a table of exact optima, and checks against an independent enumeration (every state
 sequence, Dirichlet rows integrated by stick-breaking Beta integrals), the binary engine
@@ -10,61 +10,20 @@ sequence, Dirichlet rows integrated by stick-breaking Beta integrals), the binar
 
 from __future__ import annotations
 
-from collections import defaultdict
-from itertools import product
-
 import numpy as np
 import sympy as sp
 
-from derivations.document import Block, Check, Derivation
-from symbolic.laws import ChainLaw, InitLaw, KernelLaw
-from symbolic.multistate import ALPHA_SYMBOL, MultiStateTerms, solve_multistate
-from symbolic.objective import ObjectiveTerms
+from markov_icl.derivations.document import Block, Check, Derivation
+from markov_icl.oracles import enumerate_multistate
+from markov_icl.symbolic.laws import ALPHA_SYMBOL, ChainLaw, InitLaw, KernelLaw
+from markov_icl.symbolic.multistate import MultiStateTerms, solve_multistate
+from markov_icl.symbolic.objective import ObjectiveTerms
 
 TITLE = "Lemma C.8: S-state chains with Dirichlet kernels, exactly"
 
 
-def _stick_breaking_moment(alpha, counts) -> sp.Expr:
-    """``E[prod_j k_j^{m_j}]`` of a Dirichlet(alpha 1) row via ``k_j = B_j prod_{i<j}(1 - B_i)``,
-    ``B_j ~ Beta(alpha, (S-j) alpha)``: a product of Beta-function ratios."""
-    S = len(counts)
-    out = sp.Integer(1)
-    for j in range(S - 1):
-        a, b = alpha, (S - 1 - j) * alpha
-        out *= sp.gammasimp(sp.beta(a + counts[j], b + sum(counts[j + 1:])) / sp.beta(a, b))
-    return sp.nsimplify(out)
-
-
-def enumerate_objective(S: int, d: int, n: int, alpha) -> tuple[sp.Matrix, sp.Matrix, sp.Expr]:
-    """``H``, ``h``, ``E[y^2]`` by summing over all ``S^{(n+1)(d+1)}`` state sequences."""
-    pairs = [(u, v) for u in range(1, d + 2) for v in range(u, d + 2)]
-    idx = [(j, u, v) for j in range(1, d + 1) for (u, v) in pairs]
-    L = d + 1
-    acc = defaultdict(lambda: [sp.zeros(len(idx), len(idx)), sp.zeros(len(idx), 1), 0])
-    for seq in product(range(S), repeat=(n + 1) * L):
-        ch = [seq[k * L:(k + 1) * L] for k in range(n + 1)]
-        counts = [[0] * S for _ in range(S)]
-        for c in ch:
-            for s, t in zip(c, c[1:]):
-                counts[s][t] += 1
-        G = [[sp.Rational(sum(c[u] * c[v] for c in ch[:n]), n) for v in range(L)] for u in range(L)]
-        phi = sp.Matrix([ch[n][j - 1] * G[u - 1][v - 1] for (j, u, v) in idx])
-        slot = acc[tuple(map(tuple, counts))]
-        slot[0] += phi * phi.T
-        slot[1] += ch[n][L - 1] * phi
-        slot[2] += ch[n][L - 1] ** 2
-    H, h, e = sp.zeros(len(idx), len(idx)), sp.zeros(len(idx), 1), sp.Integer(0)
-    for key, (a, b, c) in acc.items():
-        w = sp.Integer(1)
-        for row in key:
-            w *= _stick_breaking_moment(alpha, row)
-        H, h, e = H + w * a, h + w * b, e + w * c
-    z = sp.Rational(1, S ** (n + 1))
-    return H * z, h * z, e * z
-
-
 def _mc(S, d, n, alpha, samples, seed=0):
-    from numeric.multistate import monte_carlo_moments
+    from markov_icl.numeric.multistate import monte_carlo_moments
 
     return monte_carlo_moments(S, d, n, samples, alpha=alpha, seed=seed)
 
@@ -81,7 +40,7 @@ def build(p=None, n=None, mc_samples: int = 100_000, **kw) -> Derivation:
     statement = Block(
         "Statement",
         "States {0, ..., S-1} used as numbers; every row of K is Dirichlet(alpha 1), rows independent; initial "
-        "states i.i.d. uniform. With phi = x_q kron g (SPEC 3) and y = s_{q,d+1}, H = E[phi phi^T], "
+        "states i.i.d. uniform. With phi = x_q kron g (as for binary chains) and y = s_{q,d+1}, H = E[phi phi^T], "
         "h = E[y phi] and X* = H^{-1} h are rational functions of alpha (and affine in 1/n for H).",
         math=[r"\mathbb{E}\Bigl[\prod_j k_{ij}^{m_j}\Bigr] = \frac{\prod_j (\alpha)_{m_j}}{(S\alpha)_{\sum_j m_j}},"
               r"\qquad S\,\mathbb{E}\Bigl[\prod_t s_t^{e_t}\,\Big|\,K\Bigr]"
@@ -109,7 +68,7 @@ def build(p=None, n=None, mc_samples: int = 100_000, **kw) -> Derivation:
     # checks: enumeration
     for S, d, nn, al in ((3, 1, 1, sp.Integer(1)), (3, 1, 2, sp.Rational(1, 2)), (4, 1, 1, sp.Integer(2))):
         T = MultiStateTerms(S, d, al)
-        H, h, e = enumerate_objective(S, d, nn, al)
+        H, h, e = enumerate_multistate(S, d, nn, al)
         ok = T.H(nn).to_Matrix() == H and T.beta_vector().to_Matrix() == h and T.domain.to_sympy(T.E_y2) == e
         checks.append(Check(f"H, h, E[y^2] = enumeration of all {S ** ((nn + 1) * (d + 1))} sequences "
                             f"(S = {S}, d = {d}, n = {nn}, alpha = {al})", ok))
@@ -123,7 +82,7 @@ def build(p=None, n=None, mc_samples: int = 100_000, **kw) -> Derivation:
     sym = solve_multistate(MultiStateTerms(3, 1, a), nv)
     num = solve_multistate(MultiStateTerms(3, 1, sp.Rational(1, 3)), nv)
     checks.append(Check("X*(alpha) at alpha = 1/3 equals the exact solve at alpha = 1/3 (S = 3, d = 1)",
-                        [sp.simplify(x.subs(a, sp.Rational(1, 3))) for x in sym.X_star] == num.X_star))
+                        tuple(sp.simplify(x.subs(a, sp.Rational(1, 3))) for x in sym.X_star) == num.X_star))
     if mc_samples:
         S, d, nn = 3, 1, 3
         T = MultiStateTerms(S, d, 1)
@@ -139,4 +98,4 @@ def build(p=None, n=None, mc_samples: int = 100_000, **kw) -> Derivation:
     return Derivation("lemma_c8", TITLE, statement, steps, results, checks, notes=notes)
 
 
-__all__ = ["build", "enumerate_objective", "TITLE"]
+__all__ = ["build", "TITLE"]

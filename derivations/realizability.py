@@ -1,13 +1,9 @@
 """Remark C.15 / Theorem 3.5: realisability of X*, the exact d = 1 region, f*, and the reduction.
 
-Importable:
-
-    >>> from derivations.realizability import build
-    >>> doc = build(p="1/2", n=5)       # a derivations.document.Derivation
-
-The engine pieces are :mod:`symbolic.realizability` (exact decision, d = 1 region),
-:mod:`symbolic.varpro` (f* by variable projection, psi) and :mod:`symbolic.hardness`
-(the Bennett-Mangasarian reduction).
+The engine pieces are :mod:`markov_icl.symbolic.realizability` (exact decision, d = 1
+region), :mod:`markov_icl.symbolic.varpro` (f* by variable projection, psi) and
+:mod:`markov_icl.symbolic.hardness` (the Bennett-Mangasarian reduction); ``build(p, n)``
+returns the :class:`~markov_icl.derivations.document.Derivation`.
 """
 
 from __future__ import annotations
@@ -16,10 +12,11 @@ from pathlib import Path
 
 import sympy as sp
 
-from derivations import cache, steps
-from derivations.document import Block, Check, Derivation
-from derivations.plotting import pyplot, save_figure
-from symbolic.hardness import (
+from markov_icl import io
+from markov_icl.derivations import steps
+from markov_icl.derivations.document import Block, Check, Derivation
+from markov_icl.io import pyplot, save_figure
+from markov_icl.symbolic.hardness import (
     EXAMPLE_C13_NONSEPARABLE,
     EXAMPLE_C13_SEPARABLE,
     SeparabilityInstance,
@@ -28,34 +25,28 @@ from symbolic.hardness import (
     solve_feasibility,
     witness,
 )
-from symbolic.laws import N_SYMBOL, P_SYMBOL, ChainLaw
-from symbolic.objective import ObjectiveTerms
-from symbolic.realizability import (
+from markov_icl.symbolic.laws import N_SYMBOL, P_SYMBOL
+from markov_icl.symbolic.model import phi
+from markov_icl.symbolic.realizability import (
     M_SYMBOL,
     coefficient_signs_m,
     discriminant_d1,
-    phi,
     realize,
     region_d1,
     smallest_n,
     threshold_limits,
     threshold_n,
 )
-from symbolic.solve import solve_numeric
-from symbolic.varpro import OneLayerLoss, best_one_layer, psi
+from markov_icl.symbolic.solve import solve
+from markov_icl.symbolic.varpro import realize_optimum
 
 TITLE = "Remark C.15 and Theorem 3.5: when a one-layer LSA realises the optimum"
 
 
 def _point(d: int, p, n, starts: int = 32) -> dict:
-    sol = solve_numeric(ObjectiveTerms(d, ChainLaw.default()), p=p, n=n)
-    rz = realize(sol.X_star, d)
-    fs = best_one_layer(d, sol.H, sol.beta, sol.E_y2, starts=starts)
-    loss = OneLayerLoss(d, sol.H, sol.beta, sol.E_y2)
-    f_psi = loss.tilde(psi(sol.X_star, d, starts=starts).X)
-    ft = float(sol.f_tilde_star)
-    return {"sol": sol, "rz": rz, "fs": fs, "f_psi": f_psi, "ft": ft,
-            "f_star": ft if rz.realizable else fs.f_star}
+    r = realize_optimum(d, p, n, starts=starts)
+    return {"sol": r.solution, "rz": r.realization, "certificate": r.certificate, "f_psi": r.f_psi,
+            "ft": float(r.solution.f_tilde_star), "f_star": r.f_star}
 
 
 def plot_region_d1(path, n_max: float = 16.0) -> Path:
@@ -87,7 +78,7 @@ def build(p=None, n=None, figure_dir=None, **kw) -> Derivation:
     D = discriminant_d1()
     reg = region_d1()
     signs = coefficient_signs_m()
-    fig_dir = Path(figure_dir) if figure_dir else cache.cache_dir() / "figures"  # the user's own folder
+    fig_dir = Path(figure_dir) if figure_dir else io.cache_dir() / "figures"  # the user's own folder
     fig = plot_region_d1(fig_dir / "realizability_region_d1.png")
 
     statement = Block(
@@ -95,7 +86,7 @@ def build(p=None, n=None, figure_dir=None, **kw) -> Derivation:
         "A point X of the enlarged space is realised by a one-layer LSA iff X = phi(b, A). With "
         "S_j = (b a_j^T + a_j b^T)/2 the quadratic form of S_j is (b.x)(a_j.x), so X is realisable iff every nonzero "
         "S_j has rank 1, or rank 2 and is indefinite, and one direction b is a common linear factor of all of them: "
-        "a polynomial-time linear-algebra test (SPEC §6). For d = 1 this is D = X_2^2 - 4 X_1 X_3 >= 0. Theorem 3.3 "
+        "a polynomial-time linear-algebra test (theory §6). For d = 1 this is D = X_2^2 - 4 X_1 X_3 >= 0. Theorem 3.3 "
         "presents its parameters as a global minimiser for all (p, n); they exist only where D(p, n) >= 0, and this "
         "document derives that region exactly. The best one-layer loss f* obeys "
         "$\\tilde f^* \\le f^* \\le f(\\psi(X^*))$ (Remark C.15). "
@@ -130,8 +121,9 @@ def build(p=None, n=None, figure_dir=None, **kw) -> Derivation:
               "f(b) depends on the direction of b only. d = 1: with b = (1, t), f is a rational function of t and "
               "the minimum over the circle is among the real roots of the numerator of f'(t) (isolated exactly) and "
               "b = (0, 1). d >= 2: multistart BFGS over the unit sphere from scrambled Sobol directions with the "
-              "exact envelope gradient; the certificate counts the runs that agree with the best. psi (not given in "
-              "SPEC) is taken as the Euclidean-nearest realisable point, computed the same way with H = I.",
+              "exact envelope gradient; the certificate counts the runs that agree with the best. psi of Remark C.15 "
+              "(parameters whose image is the realisable point nearest to X) is computed the same way with H = I, "
+              "nearest in the Euclidean norm.",
               math=[r"f(b) = \mathbb E[y^2] - \beta^\top M(b)\,(M(b)^\top H M(b))^{-1} M(b)^\top \beta,\quad "
                     r"\nabla f(b) = 2\,N(A^*)^\top (H\phi - \beta)"]),
     ]
@@ -145,7 +137,8 @@ def build(p=None, n=None, figure_dir=None, **kw) -> Derivation:
         "zeta, sigma) into b = b_0 (1, v) and tie column 1 of A to b (b_0 A_01 = 1, b_0 A_k1 = b_k A_01), so each "
         "quadratic equation in v is one bilinear equation b^T D(r) A_{:,1} = X_r; all other rows are D(r) = 0, "
         f"X_r = 0. Example C.13's sizes m' = k' = n' = 2 give here d = {B13.d}, dm = {B13.dm} with "
-        f"{len(B13.equations)} nonzero rows (the paper's own layout has d = 8, dm = 360; SPEC does not give it). "
+        f"{len(B13.equations)} nonzero rows (the paper's Example C.13 states d = 8, dm = 360 for its own layout of "
+        "D(r), which we could not reconstruct). "
         "Separability is decided exactly (every split of Q between the planes, each half by an LP verified in "
         "rationals: a separating plane or a common point of the convex hulls); feasibility by multistart "
         "trust-region least squares. These D(r) tie A to b, which the LSA map's fixed D(r) = E_uu, E_uv + E_vu "
@@ -185,12 +178,13 @@ def build(p=None, n=None, figure_dir=None, **kw) -> Derivation:
               table=prow),
         Block("Realisability, f* and the sandwich", "f* for d = 1 is exact (critical points); for d = 2 multistart "
               "(certificate below).", table=table),
-        Block("Certificates", "\n".join(f"d = {d}, p = {pp}, n = {nn}: {r['fs'].certificate}" for d, pp, nn, r in pts)),
+        Block("Certificates", "\n".join(f"d = {d}, p = {pp}, n = {nn}: {r['certificate']}" for d, pp, nn, r in pts)),
     ]
     checks = _checks(D, reg, signs, pts, B13)
-    notes = ("SPEC §6 does not define psi of Remark C.15; we use the Euclidean-nearest realisable point, which makes "
-             "the upper bound f(psi(X*)) valid and equal to $\\tilde f^*$ when X* is realisable. SPEC quotes d = 8, dm = 360 for "
-             f"Example C.13; our equality-only encoding needs d = {B13.d} (squared slacks for every inequality).")
+    notes = ("Remark C.15 defines psi(X) as parameters whose image under phi is the realisable point nearest to X; we "
+             "take nearest in the Euclidean norm, which makes the upper bound f(psi(X*)) valid and equal to "
+             "$\\tilde f^*$ when X* is realisable. Example C.13 states d = 8, dm = 360; our equality-only encoding of "
+             f"the same instance sizes needs d = {B13.d} (squared slacks for every inequality).")
     return Derivation("realizability", TITLE, statement, steps_, results, checks, figures=[fig], notes=notes)
 
 
@@ -228,8 +222,8 @@ def _checks(D, reg, signs, pts, B13) -> list[Check]:
     out = []
     half = sp.Rational(1, 2)
     v5 = D.subs({P_SYMBOL: half, N_SYMBOL: 5})
-    out.append(steps.check("D(1/2, 5) = -1/12 (SPEC §6)", v5 == sp.Rational(-1, 12), f"engine: {v5}"))
-    sol10 = solve_numeric(ObjectiveTerms(1, ChainLaw.default()), p=half, n=10)
+    out.append(steps.check("D(1/2, 5) = -1/12 (theory §6)", v5 == sp.Rational(-1, 12), f"engine: {v5}"))
+    sol10 = solve(1, half, 10)
     r10 = realize(sol10.X_star, 1)
     ok10 = r10.realizable and all(sp.simplify(a - b) == 0 for a, b in zip(phi(r10.b, r10.A), sol10.X_star))
     out.append(steps.check("p = 1/2, n = 10: X* = (4/57, 52/57, 8/19) realised exactly", ok10,
@@ -239,12 +233,11 @@ def _checks(D, reg, signs, pts, B13) -> list[Check]:
     out.append(steps.check("D / N is positive for 0 < p < 1, n >= 1 (so sign D = sign N)", _positive_on_domain(reg),
                            "every factor of D / N, written in m = n - 1, has coefficients of one strict sign on (0, 1)"))
     agree = True
-    terms = ObjectiveTerms(1, ChainLaw.default())
     for pp in ["1/10", "1/2", "9/10"]:
         nm = smallest_n(pp)
         for k in (nm - 1, nm):
             if k >= 1:
-                agree &= realize(solve_numeric(terms, p=pp, n=k).X_star, 1).realizable == (k >= nm)
+                agree &= realize(solve(1, pp, k).X_star, 1).realizable == (k >= nm)
     out.append(steps.check("region = realisability oracle at n0 - 1 and n0 (p = 1/10, 1/2, 9/10)", agree,
                            "exact decision on the engine's X*"))
     sand = all(r["ft"] - 1e-12 <= r["f_star"] <= r["f_psi"] + 1e-12 for _, _, _, r in pts)

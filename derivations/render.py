@@ -1,4 +1,4 @@
-"""The shared renderer: :class:`~derivations.document.Derivation` -> LaTeX -> PDF.
+"""The shared renderer: :class:`~markov_icl.derivations.document.Derivation` -> LaTeX -> PDF.
 
 One Jinja2 template (``templates/document.tex.j2``) with LaTeX-safe delimiters
 (``((* *))`` blocks, ``((( )))`` variables, ``((= =))`` comments) renders a single
@@ -24,15 +24,16 @@ from pathlib import Path
 
 import jinja2
 
-from derivations import cache
-from derivations.document import Derivation
-from symbolic.errors import MarkovICLError
+from markov_icl import io
+from markov_icl.derivations.document import Derivation
+from markov_icl.errors import MarkovICLError
 
 TEMPLATE = "document.tex.j2"
 
-_SPECIAL = {
+_ESCAPES = {
     "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "&": r"\&", "#": r"\#", "%": r"\%",
-    "_": r"\_", "$": r"\$", "^": r"\^{}", "~": r"\~{}", "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}",
+    "_": r"\_", "$": r"\$", "^": r"\^{}", "~": r"\ensuremath{\sim}", "<": r"\textless{}", ">": r"\textgreater{}",
+    "|": r"\textbar{}",
 }
 _UNICODE = {
     "≤": r"\ensuremath{\le}", "≥": r"\ensuremath{\ge}", "≠": r"\ensuremath{\ne}", "→": r"\ensuremath{\to}",
@@ -46,25 +47,43 @@ _UNICODE = {
 }
 
 
+#: prose spellings of the enlarged-space loss, set as math (never as a literal tilde)
+_WORDS = (("f~*", r"\ensuremath{\tilde f^*}"), ("f~", r"\ensuremath{\tilde f}"))
+
+
 def _escape_plain(text: str) -> str:
     out = []
-    for ch in text:
-        if ch in _SPECIAL:
-            out.append(_SPECIAL[ch])
+    i = 0
+    while i < len(text):
+        word = next(((w, tex) for w, tex in _WORDS if text.startswith(w, i) and (i == 0 or not text[i - 1].isalnum())),
+                    None)
+        if word is not None:
+            out.append(word[1])
+            i += len(word[0])
+            continue
+        ch = text[i]
+        if ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
         elif ch in _UNICODE:
             out.append(_UNICODE[ch])
         elif ord(ch) > 0xFF:
             out.append(rf"\texttt{{U+{ord(ch):04X}}}")
         else:
             out.append(ch)
+        i += 1
     return "".join(out)
 
 
 def tex_escape(text: str | None) -> str:
-    """Escape prose for LaTeX; balanced ``$...$`` segments are kept as inline math.
+    r"""Escape prose for LaTeX; balanced ``$...$`` segments are kept as inline math.
 
-    Blank lines separate paragraphs. Characters outside Latin-1 that LaTeX cannot set
-    are mapped to math symbols or spelled ``U+XXXX``.
+    Blank lines separate paragraphs. ``f~*`` and ``f~`` (the enlarged-space loss) are set as
+    ``\tilde f^*`` and ``\tilde f``; another ``~`` is ``\sim``. Characters outside Latin-1 that
+    LaTeX cannot set are mapped to math symbols or spelled ``U+XXXX``.
+
+    Examples:
+        >>> print(tex_escape("f~* = 35/96 at 50% of $n$"))
+        \ensuremath{\tilde f^*} = 35/96 at 50\% of $n$
     """
     if not text:
         return ""
@@ -88,7 +107,7 @@ class Figure:
 def environment() -> jinja2.Environment:
     """The Jinja2 environment with LaTeX-safe delimiters and the ``tex`` filter."""
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("derivations", "templates"),
+        loader=jinja2.PackageLoader("markov_icl.derivations", "templates"),
         block_start_string="((*", block_end_string="*))",
         variable_start_string="(((", variable_end_string=")))",
         comment_start_string="((=", comment_end_string="=))",
@@ -106,7 +125,7 @@ def render_tex(derivations: list[Derivation], title: str, report: bool = False,
         raise MarkovICLError("nothing to render: no derivation given")
     tpl = environment().get_template(TEMPLATE)
     return tpl.render(derivations=derivations, title=title, report=report, figures=figures or [],
-                      intro=intro, version=cache.package_version())
+                      intro=intro, version=io.package_version())
 
 
 def latex_compiler() -> str | None:
@@ -155,11 +174,11 @@ def compile_pdf(tex_path: Path, runs: int = 1, use_cache: bool = True) -> Path |
     workdir = tex_path.parent
     pdf_path = workdir / f"{tex_path.stem}.pdf"
     tex = tex_path.read_text(encoding="utf-8")
-    key = cache.make_key("pdf", digest=_inputs_digest(tex, workdir), runs=runs)
+    key = io.make_key("pdf", digest=_inputs_digest(tex, workdir), runs=runs)
     if use_cache:
-        hit, data = cache.load(key)
+        hit, data = io.load(key)
         if hit:
-            cache.atomic_write_bytes(pdf_path, data)
+            io.atomic_write_bytes(pdf_path, data)
             return pdf_path
     with tempfile.TemporaryDirectory(prefix=".latex-", dir=workdir) as tmp:
         for _ in range(runs):
@@ -172,13 +191,13 @@ def compile_pdf(tex_path: Path, runs: int = 1, use_cache: bool = True) -> Path |
             log_tmp = Path(tmp) / f"{tex_path.stem}.log"
             log = log_tmp.read_text(errors="replace") if log_tmp.exists() else proc.stdout
             log_path = workdir / f"{tex_path.stem}.log"
-            cache.atomic_write_text(log_path, log)
+            io.atomic_write_text(log_path, log)
             if proc.returncode != 0 or not (Path(tmp) / f"{tex_path.stem}.pdf").exists():
                 raise MarkovICLError(f"LaTeX failed on {tex_path}: {_first_error(log)} (log: {log_path})")
         data = (Path(tmp) / f"{tex_path.stem}.pdf").read_bytes()
-    cache.atomic_write_bytes(pdf_path, data)
+    io.atomic_write_bytes(pdf_path, data)
     if use_cache:
-        cache.store(key, data)
+        io.store(key, data)
     return pdf_path
 
 
@@ -188,8 +207,8 @@ def write_document(derivations: list[Derivation], out: Path, stem: str, title: s
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     tex_path = out / f"{stem}.tex"
-    cache.atomic_write_text(tex_path, render_tex(derivations, title, report, figures, intro))
-    pdf_path = compile_pdf(tex_path, runs=2 if report else 1, use_cache=cache.is_enabled()) if pdf else None
+    io.atomic_write_text(tex_path, render_tex(derivations, title, report, figures, intro))
+    pdf_path = compile_pdf(tex_path, runs=2 if report else 1, use_cache=io.is_enabled()) if pdf else None
     return tex_path, (None if pdf_path is None else tex_path.with_suffix(".pdf"))
 
 

@@ -2,11 +2,12 @@
 
 Importable formulas (exact rational functions of (p, n), lambdified):
 
-    >>> from derivations import theorem_3_3
+    >>> from markov_icl.derivations import theorem_3_3
     >>> x_star = theorem_3_3.x_star(backend="torch")      # (p, n) -> (..., 3)
-    >>> theorem_3_3.f_tilde_star()(0.5, 5)                  # 35/96
+    >>> float(theorem_3_3.f_tilde_star()(0.5, 5)) == 35 / 96
+    True
 
-``objective(d, backend=...)`` gives the same for any d (SPEC §3).
+:func:`markov_icl.functions` gives the same quantities for any d (theory §3).
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from derivations import steps
-from derivations.document import Block, Check, Derivation
-from derivations.formulas import (
+from markov_icl import oracles
+from markov_icl.derivations import steps
+from markov_icl.derivations.document import Block, Check, Derivation
+from markov_icl.derivations.formulas import (
     E_y2,
     H,
     beta,
@@ -25,19 +27,19 @@ from derivations.formulas import (
     function_latex,
     loss_estimate,
     lsa_prediction,
-    objective,
     x_star,
 )
-from derivations.steps import L, n, p
-from symbolic.laws import ChainLaw, KernelLaw
-from symbolic.objective import ObjectiveTerms
-from symbolic.solve import solve_numeric
+from markov_icl.derivations.steps import L, n, p
+from markov_icl.symbolic.laws import KernelLaw
+from markov_icl.symbolic.objective import ObjectiveTerms
+from markov_icl.symbolic.realizability import realize
+from markov_icl.symbolic.solve import solve
 
 TITLE = "Theorem 3.3: the optimum of the enlarged-space objective for d = 1"
 
-#: SPEC §5 (published closed forms; the oracle of the checks)
-SPEC_BETA = [p**2 / 2, p**2 / 3, p**2 / 12 + p / 4]
-SPEC_H = {
+#: the paper's closed forms for d = 1 (theory §5): the oracle of the checks
+PUBLISHED_BETA = [p**2 / 2, p**2 / 3, p**2 / 12 + p / 4]
+PUBLISHED_H = {
     (0, 0): p**2 * (1 + (n - 1) * p) / n,
     (0, 1): p**2 * (1 + (n - 1) * p) / (2 * n),
     (0, 2): p**2 / 2,
@@ -46,28 +48,21 @@ SPEC_H = {
     (2, 2): p * (2 * n + 1 - (n - 1) * p * (1 - p)) / (6 * n),
 }
 R = sp.Rational
-SPEC_POINTS = {(R(1, 2), 5): ([R(1, 6), R(1, 2), R(1, 2)], R(35, 96)), (R(1, 2), 10): ([R(4, 57), R(52, 57), R(8, 19)], None)}
-
-
-def realise_d1(X: list) -> tuple[np.ndarray, np.ndarray] | None:
-    """``(b, A)`` with ``phi(b, A) = X`` for d = 1 when ``D = X2^2 - 4 X1 X3 >= 0`` (SPEC §6), else None."""
-    X1, X2, X3 = (float(x) for x in X)
-    D = X2**2 - 4 * X1 * X3
-    if D < 0:
-        return None
-    t = (X2 + np.sqrt(D)) / (2 * X1) if X1 != 0 else X3 / X2
-    return np.array([1.0, t]), np.array([[X1], [X2 - t * X1]])
+PUBLISHED_POINTS = {(R(1, 2), 5): ([R(1, 6), R(1, 2), R(1, 2)], R(35, 96)),
+                    (R(1, 2), 10): ([R(4, 57), R(52, 57), R(8, 19)], None)}
 
 
 def _monte_carlo(pv, nv, X, seed: int = 0, B: int = 100_000):
     """Loss of the realised one-layer LSA at X, estimated on B sampled prompts."""
-    b, A = realise_d1(X)  # type: ignore[misc]
-    ctx, q = steps.sample_prompts(float(pv), int(nv), 1, B, seed)
-    G, _, y = steps.features(ctx, q, 1)
+    rz = realize(X, 1)  # exact (b, A) with phi(b, A) = X (theory §6)
+    b = np.array([float(v) for v in rz.b])
+    A = np.array([[float(v) for v in row] for row in rz.A])
+    ctx, q = oracles.sample_chains(float(pv), int(nv), 1, B, seed)
+    G, _, y = oracles.features(ctx, q, 1)
     yhat = np.einsum("u,buv,vj,bj->b", b, G, A, q[:, :1])
     ref = [lsa_prediction(b.tolist(), G[i].tolist(), A.tolist(), q[i, :1].tolist(), 1) for i in range(5)]
     est = loss_estimate(yhat.tolist(), y.tolist(), B)
-    _, se = steps.mc_mean_se((yhat - y) ** 2)
+    _, se = oracles.mean_se((yhat - y) ** 2)
     return est, se, float(np.max(np.abs(np.array(ref) - yhat[:5])))
 
 
@@ -90,7 +85,7 @@ def build(p=None, n=None, **kw) -> Derivation:
         math=[r"X^*(p,n) = H(p,n)^{-1}\beta(p),\qquad \tilde f^*(p,n) = \mathbb{E}[y^2] - \beta^\top X^*"],
     )
     steps_ = [
-        Block("Index order (SPEC §3)", "Coordinates $r = (j-1)m + \\mathrm{pos}(u,v)$ with $m = 3$.",
+        Block("Index order (theory §3)", "Coordinates $r = (j-1)m + \\mathrm{pos}(u,v)$ with $m = 3$.",
               table=steps.index_block_table(idx)),
         Block("Moment identities used", "Chain moments given K and the first state, and the second moment of G:",
               math=steps.MOMENT_IDENTITIES),
@@ -109,7 +104,7 @@ def build(p=None, n=None, **kw) -> Derivation:
               code=[function_latex(lsa_prediction), function_latex(loss_estimate)]),
     ]
     D = sp.factor(Xs[1] ** 2 - 4 * Xs[0] * Xs[2])
-    pts = list(SPEC_POINTS) + ([(pv, nv)] if (pv, nv) not in SPEC_POINTS else [])
+    pts = list(PUBLISHED_POINTS) + ([(pv, nv)] if (pv, nv) not in PUBLISHED_POINTS else [])
     rows = [["$(p,n)$", "$X^*_1$", "$X^*_2$", "$X^*_3$", r"$\tilde f^*$", "$D$"]]
     for pp, nn in pts:
         sub = {steps.p: pp, steps.n: nn}
@@ -118,7 +113,7 @@ def build(p=None, n=None, **kw) -> Derivation:
     results = [
         Block("Minimiser", "", math=[ln for k, x in enumerate(Xs) for ln in steps.equation(f"X^*_{{{k + 1}}}", x)]),
         Block("Optimal loss", "", math=steps.equation("\\tilde f^*", fs)),
-        Block("Realisability discriminant (SPEC §6)",
+        Block("Realisability discriminant (theory §6)",
               "X* is reached by a one-layer LSA iff $D = X_2^2 - 4X_1X_3 \\ge 0$:", math=steps.equation("D", D)),
         Block("Values", "Exact values at the published points and the requested one:", table=rows),
     ]
@@ -131,25 +126,25 @@ def build(p=None, n=None, **kw) -> Derivation:
 
 def _checks(Hs, bs, Xs, fs, D, pv, nv) -> list[Check]:
     out = []
-    ok = all(sp.expand(b - w) == 0 for b, w in zip(bs, SPEC_BETA))
-    out.append(steps.check("beta equals SPEC §5", ok, "beta = (p^2/2, p^2/3, p^2/12 + p/4) symbolically"))
-    bad = [k for k, w in SPEC_H.items() if sp.cancel(Hs[k] - w) != 0 or sp.cancel(Hs[k[::-1]] - w) != 0]
-    out.append(steps.check("H equals SPEC §5", not bad, "all six distinct entries agree symbolically" if not bad
+    ok = all(sp.expand(b - w) == 0 for b, w in zip(bs, PUBLISHED_BETA))
+    out.append(steps.check("beta equals the paper's closed form", ok, "beta = (p^2/2, p^2/3, p^2/12 + p/4) symbolically"))
+    bad = [k for k, w in PUBLISHED_H.items() if sp.cancel(Hs[k] - w) != 0 or sp.cancel(Hs[k[::-1]] - w) != 0]
+    out.append(steps.check("H equals the paper's closed forms", not bad, "all six distinct entries agree symbolically" if not bad
                      else f"entries {bad} differ"))
-    for (pp, nn), (want_x, want_f) in SPEC_POINTS.items():
+    for (pp, nn), (want_x, want_f) in PUBLISHED_POINTS.items():
         sub = {p: pp, n: nn}
         got = [sp.nsimplify(x.subs(sub)) for x in Xs]
         ok = got == want_x and (want_f is None or fs.subs(sub) == want_f)
-        out.append(steps.check(f"X* at p = {pp}, n = {nn} equals SPEC §5", ok, f"got {[str(g) for g in got]}"
+        out.append(steps.check(f"X* at p = {pp}, n = {nn} equals the published value", ok, f"got {[str(g) for g in got]}"
                          + (f", f~* = {fs.subs(sub)}" if want_f is not None else "")))
     resid = (Hs * sp.Matrix(Xs) - sp.Matrix(bs)).applyfunc(sp.cancel)
     out.append(steps.check("H X* = beta identically", resid == sp.zeros(3, 1), "residual cancelled to zero in Q(p, n)"))
-    sol = solve_numeric(ObjectiveTerms(1, ChainLaw.default(pv)), n=nv)
+    sol = solve(1, pv, nv)
     sub = {p: pv, n: nv}
-    ok = [x.subs(sub) for x in Xs] == sol.X_star and fs.subs(sub) == sol.f_tilde_star
+    ok = tuple(x.subs(sub) for x in Xs) == sol.X_star and fs.subs(sub) == sol.f_tilde_star
     out.append(steps.check(f"closed form = direct exact solve at p = {pv}, n = {nv}", ok,
                      "flint solve of the numeric system vs the interpolated rational functions"))
-    enumH, enumb, enume = steps.enumerate_objective(1, 2, "1/3")
+    enumH, enumb, enume = oracles.enumerate_objective(1, 2, R(1, 3))
     sub = {p: R(1, 3), n: 2}
     ok = (Hs.subs(sub) - enumH == sp.zeros(3, 3)) and (sp.Matrix(bs).subs(sub) == enumb)
     out.append(steps.check("H, beta = enumeration of all prompts (n = 2, p = 1/3)", ok,
@@ -161,7 +156,7 @@ def _checks(Hs, bs, Xs, fs, D, pv, nv) -> list[Check]:
     out.append(steps.check("lambdified X* (NumPy) = exact to 1e-12", err < 1e-12,
                      f"max abs error {err:.1e} on a 4 x 4 grid of (p, n) (Torch: see tests/derivations)"))
     dval = D.subs({p: R(1, 2), n: 5})
-    out.append(steps.check("D(1/2, 5) = -1/12 (SPEC §6)", dval == R(-1, 12), f"D = {dval}"))
+    out.append(steps.check("D(1/2, 5) = -1/12 (theory §6)", dval == R(-1, 12), f"D = {dval}"))
     pm, nm = R(1, 2), 10
     X10 = [x.subs({p: pm, n: nm}) for x in Xs]
     f10 = float(fs.subs({p: pm, n: nm}))
@@ -173,4 +168,4 @@ def _checks(Hs, bs, Xs, fs, D, pv, nv) -> list[Check]:
     return out
 
 
-__all__ = ["build", "x_star", "f_tilde_star", "H", "beta", "E_y2", "objective", "realise_d1", "TITLE"]
+__all__ = ["build", "x_star", "f_tilde_star", "H", "beta", "E_y2", "TITLE"]

@@ -3,8 +3,10 @@
 With exchangeable-correlated initial states the d = 1 objective depends on the initial
 law only through ``c1 = n m_cq`` and ``c2 = n(n-1) m_ccq`` (and p). Example C.5 draws
 ``s_q ~ Bern(p)`` and ``s_i | s_q ~ Bern((s_q - p)^2)``; its context marginal is
-``p(1-p)``, not p as SPEC §1 says -- harmless for d = 1, where the marginal does not
-enter, but not for d >= 2.
+``p(1-p)``, not p (the hypothesis that every initial state is Bernoulli(p) fails). That
+is harmless for d = 1, where every entry of H and beta carries the factor ``x_q = s_{q,1}``
+and the context marginal does not enter, but not for d >= 2: there it enters exactly the
+entries whose query factor involves positions j, j' >= 2 of the query chain (theory §1, §10).
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from derivations import steps
-from derivations.document import Block, Check, Derivation
-from derivations.steps import L
-from symbolic.laws import ChainLaw, InitLaw, KernelLaw
-from symbolic.objective import ObjectiveTerms
-from symbolic.solve import solve_numeric, solve_symbolic_pn
+from markov_icl import oracles
+from markov_icl.derivations import steps
+from markov_icl.derivations.document import Block, Check, Derivation
+from markov_icl.derivations.steps import L
+from markov_icl.symbolic.laws import ChainLaw, InitLaw, KernelLaw
+from markov_icl.symbolic.objective import ObjectiveTerms
+from markov_icl.symbolic.solve import solve, solve_numeric
 
 TITLE = "Theorem 3.4: correlated initial states and Example C.5"
 m_cq, m_cc, m_ccq, p_c = sp.symbols("m_cq m_cc m_ccq p_c", positive=True)
@@ -37,7 +40,7 @@ def build(p=None, n=None, **kw) -> Derivation:
         p, n: the exact point of the numeric comparisons (defaults p = 1/3, n = 10; at p = 1/2
             Example C.5's context states do not depend on the query).
     """
-    P, N = steps.p, steps.n
+    N = steps.n
     pv, nv = steps.point(p, n, default_p="1/3")
     general = ChainLaw(InitLaw.correlated(None, m_cq, m_cc, m_ccq, p_c), KernelLaw.uniform())
     Hg, bg, eg = ObjectiveTerms(1, general).symbolic(factor=True)
@@ -49,7 +52,7 @@ def build(p=None, n=None, **kw) -> Derivation:
     mom = {"P(s_q=1)": w(1, 0, 0), "P(s_i=1)": w(0, 1, 0), "m_cq": w(1, 1, 0), "m_cc": w(0, 1, 1), "m_ccq": w(1, 1, 1)}
     T5 = ObjectiveTerms(1, law)
     H5, b5, e5 = T5.symbolic(factor=True)
-    sol = solve_symbolic_pn(T5, P)
+    sol = solve(1, init="example_c5")
     statement = Block(
         "Statement",
         "Let every initial state be Bernoulli with the query's marginal p, the context chains exchangeable, and the "
@@ -71,16 +74,16 @@ def build(p=None, n=None, **kw) -> Derivation:
         Block("Linear system", "Solved exactly in (p, n) by evaluation and interpolation (as in Theorem 3.3).",
               math=[f"{L(H5)}X = {L(list(b5))}"]),
     ]
-    iid = solve_numeric(ObjectiveTerms(1, ChainLaw.default(pv)), n=nv)
-    c5 = solve_numeric(ObjectiveTerms(1, _law_c5(pv)), n=nv)
+    iid = solve(1, pv, nv)
+    c5 = solve(1, pv, nv, init="example_c5")
     rows = [["law", "$X^*_1$", "$X^*_2$", "$X^*_3$", r"$\tilde f^*$"]]
     for name, s in (("i.i.d. Bern(p)", iid), ("Example C.5", c5)):
         rows.append([name] + [f"${sp.latex(x)}$" for x in s.X_star] + [f"${sp.latex(s.f_tilde_star)}$"])
     # d = 2: the context marginal matters
-    pc_true = solve_numeric(ObjectiveTerms(2, _law_c5(pv)), n=nv)
+    pc_true = solve(2, pv, nv, init="example_c5")
     pi = _law_c5(pv).init
     spec_law = ChainLaw(InitLaw.correlated(pv, pi.joint_moment(1, 1, 0), pi.joint_moment(0, 1, 1), pi.joint_moment(1, 1, 1)),
-                        KernelLaw.uniform())  # SPEC §1 reading: p_c = p
+                        KernelLaw.uniform())  # the reading p_c = p
     pc_spec = solve_numeric(ObjectiveTerms(2, spec_law), n=nv)
     results = [
         Block("Example C.5: minimiser", "",
@@ -89,15 +92,17 @@ def build(p=None, n=None, **kw) -> Derivation:
         Block(f"Comparison at p = {pv}, n = {nv}", "", table=rows),
         Block("d = 2: the context marginal enters",
               "For d = 2, H depends on $p_c = P(s_{i,1}=1)$ and $m_{cc}$ as well. With Example C.5's true marginal "
-              "p(1-p) versus the SPEC §1 reading (p_c = p), at the same point:",
+              "p(1-p) versus the reading p_c = p (every initial state Bernoulli(p)), at the same point:",
               math=[rf"\tilde f^*_{{p_c = p(1-p)}} = {sp.latex(pc_true.f_tilde_star)} \approx {float(pc_true.f_tilde_star):.6f}",
                     rf"\tilde f^*_{{p_c = p}} = {sp.latex(pc_spec.f_tilde_star)} \approx {float(pc_spec.f_tilde_star):.6f}"]),
     ]
     checks = _checks(Hg, bg, mom, T5, sol, pv, nv, pc_true, pc_spec)
-    notes = ("SPEC §1 says every initial state is Bernoulli(p) in the correlated setting. In Example C.5 the context "
-             "chains' marginal is P(s_i = 1) = (1-p) p^2 + p (1-p)^2 = p(1-p), not p: SPEC §1 is wrong there. For d = 1 "
-             "this does not matter (H and beta involve only p, m_cq and m_ccq); for d >= 2 it does (last result). The "
-             "engine carries the context marginal p_c as a parameter of the correlated law.")
+    notes = ("Theorem 3.4's setting has every initial state Bernoulli(p). In Example C.5 the context chains' marginal "
+             "is P(s_i = 1) = (1-p) p^2 + p (1-p)^2 = p(1-p), not p, so the example is outside that hypothesis. For "
+             "d = 1 this does not matter: every entry of H and beta carries the factor x_q = s_{q,1}, and H and beta "
+             "involve only p, m_cq and m_ccq. For d >= 2 it does (last result): the marginal enters the entries whose "
+             "query factor involves positions j, j' >= 2. The engine carries the context marginal p_c as a parameter "
+             "of the correlated law.")
     return Derivation("theorem_3_4", TITLE, statement, steps_, results, checks, notes=notes)
 
 
@@ -110,7 +115,7 @@ def _checks(Hg, bg, mom, T5, sol, pv, nv, pc_true, pc_spec) -> list[Check]:
     by_hand = sp.expand((1 - P) * P**2 + P * (1 - P) ** 2)  # P(s_i = 1) summed over s_q
     out.append(steps.check("context marginal of Example C.5 is p(1-p), not p", sp.expand(mom["P(s_i=1)"] - by_hand) == 0
                      and sp.expand(by_hand - P) != 0, f"P(s_i = 1) = {sp.factor(by_hand)}"))
-    out.append(steps.check("c1 = n(p - 2p^2 + p^3) (SPEC §1)", sp.expand(N * mom["m_cq"] - N * (P - 2 * P**2 + P**3)) == 0,
+    out.append(steps.check("c1 = n(p - 2p^2 + p^3) (Example C.5)", sp.expand(N * mom["m_cq"] - N * (P - 2 * P**2 + P**3)) == 0,
                      f"c1 = {sp.factor(N * mom['m_cq'])}"))
     law = _law_c5()
     alt = ChainLaw(InitLaw.correlated(None, mom["m_cq"], mom["m_cc"], mom["m_ccq"], mom["P(s_i=1)"]), KernelLaw.uniform())
@@ -124,19 +129,19 @@ def _checks(Hg, bg, mom, T5, sol, pv, nv, pc_true, pc_spec) -> list[Check]:
     resid = (Hs * sp.Matrix(sol.X_star) - sp.Matrix(A[1])).applyfunc(sp.cancel)
     out.append(steps.check("H X* = beta identically (Example C.5)", resid == sp.zeros(3, 1), "residual cancelled in Q(p, n)"))
     pe = sp.Rational(1, 3)
-    Hn, bn, _ = steps.enumerate_objective(1, 2, pe, init=("qc", pe**2, (1 - pe) ** 2))
+    Hn, bn, _ = oracles.enumerate_objective(1, 2, pe, init=("qc", pe**2, (1 - pe) ** 2))
     H1, b1, _ = ObjectiveTerms(1, law.with_p(pe)).numeric(n=2)
     ok = steps.rational_matrix(H1) == Hn and steps.rational_matrix(b1) == bn
     out.append(steps.check("H, beta = enumeration oracle (Example C.5, n = 2, p = 1/3)", ok, "all 2^6 prompts summed"))
     sub = {P: pv, N: nv}
     X = np.array([float(x.subs(sub)) for x in sol.X_star])
-    ctx, q = steps.sample_prompts(float(pv), int(nv), 1, 100_000, seed=1, init=("qc", float(pv**2), float((1 - pv) ** 2)))
-    _, phi, y = steps.features(ctx, q, 1)
-    est, se = steps.mc_mean_se((phi @ X - y) ** 2)
+    ctx, q = oracles.sample_chains(float(pv), int(nv), 1, 100_000, seed=1, init=("qc", float(pv**2), float((1 - pv) ** 2)))
+    _, phi, y = oracles.features(ctx, q, 1)
+    est, se = oracles.mean_se((phi @ X - y) ** 2)
     f = float(sol.f_tilde_star.subs(sub))
     out.append(steps.check(f"Monte Carlo loss at X* (p = {pv}, n = {nv})", abs(est - f) < 4 * se,
                      f"estimate {est:.5f} +- {se:.5f} (1e5 prompts, seed 1) vs f~* = {f:.5f}"))
-    out.append(steps.check("d = 2: the SPEC §1 reading changes the optimum", pc_true.f_tilde_star != pc_spec.f_tilde_star,
+    out.append(steps.check("d = 2: the reading p_c = p changes the optimum", pc_true.f_tilde_star != pc_spec.f_tilde_star,
                      f"f~* differs by {float(pc_spec.f_tilde_star - pc_true.f_tilde_star):.3e}"))
     return out
 

@@ -1,28 +1,25 @@
 """Theorem 4.1: a structured multilayer LSA performs preconditioned gradient steps on R1 and R2.
 
-The document states the recursion ``theta_{l+1} = theta_l + u_l`` of SPEC §7, the derived
-objectives ``R1``, ``R2`` (:mod:`symbolic.multilayer`) and runs the exact identities with
+The document states the recursion ``theta_{l+1} = theta_l + u_l`` of theory §7, the derived
+objectives ``R1``, ``R2`` (:mod:`markov_icl.symbolic.multilayer`) and runs the exact identities with
 fully symbolic prompts:
 
 * one layer maps ``Z(theta)`` to ``Z(theta + u(theta))`` for symbolic theta (the induction
   step, hence every L), for all d <= 3, n <= 3;
 * ``Abar^T grad R1 + a e_d^T grad R2 = u_l`` modulo ``x_{k,d}^2 = x_{k,d}`` for all
   d <= 3, n <= 3 (and *not* over the reals: the binary antiderivatives are needed);
-* the L-layer forward pass of SPEC §2, fully expanded, equals the recursion on a subset
+* the L-layer forward pass of theory §2, fully expanded, equals the recursion on a subset
   of (d, n, L) (``full_grid=True``: every (d, n, L) with d, n, L <= 3 that fits in the
-  time limit; ``python -m derivations.theorem_4_1 --grid`` prints the timings).
+  time limit; ``python benchmarks/multilayer_identities.py --grid`` prints the timings).
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
-
 import sympy as sp
 
-from derivations.document import Block, Check, Derivation
-from derivations.render import tex_escape
-from symbolic.multilayer import (
+from markov_icl.derivations.document import Block, Check, Derivation
+from markov_icl.derivations.render import tex_escape
+from markov_icl.symbolic.multilayer import (
     LayerParams,
     check_forward_identity,
     check_gradient_identity,
@@ -50,8 +47,8 @@ def build(p=None, n=None, full_grid: bool = False, **kw) -> Derivation:
     tex = latex_statement()
     statement = Block(
         "Statement",
-        "With the structured layers of SPEC 7 (P_l zero but its last row (bx_l, by_l), "
-        "Q_l = -[[Abar_l, 0], [a_l^T, 0]]), the forward pass of SPEC 2 changes only the last row, by the same "
+        "With the structured layers of Theorem 4.1 (P_l zero but its last row (bx_l, by_l), "
+        "Q_l = -[[Abar_l, 0], [a_l^T, 0]]), the forward pass of the LSA changes only the last row, by the same "
         "linear function of each column's input; with w_l = -theta_l each layer is one preconditioned gradient "
         "step on two objectives: R1 (squared loss and linear terms, preconditioner Abar_l^T) and R2 (the binary "
         "antiderivatives: a cubic and terms quadratic in the residual, preconditioner a_l e_d^T).",
@@ -96,7 +93,7 @@ def build(p=None, n=None, full_grid: bool = False, **kw) -> Derivation:
                      "Polynomial identities decided in QQ[...] (SymPy sparse polynomials); the one-layer identity with "
                      "symbolic theta is the induction step, so the forward identity holds for every L.",
                      table=rows)]
-    notes = ("Sign convention: with SPEC 2's readout yhat = +[Z_L]_{d+1,n+1} = <theta_L, x_q> = -<w_L, x_q>, while the "
+    notes = ("Sign convention: with Section 2.4's readout yhat = +[Z_L]_{d+1,n+1} = <theta_L, x_q> = -<w_L, x_q>, while the "
              "residuals are r_k = y_k - w^T x_k. Descent of w on the squared loss therefore makes the model predict "
              "-y_q; Theorem 4.1's reading (w = -theta descends R1) matches the readout yhat = -[Z_L]_{d+1,n+1} "
              "(as in Ahn et al.). The identities themselves are sign-free. The a_l-part steps along w_d only "
@@ -104,22 +101,4 @@ def build(p=None, n=None, full_grid: bool = False, **kw) -> Derivation:
     return Derivation("theorem_4_1", TITLE, statement, steps, results, checks, notes=notes)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m derivations.theorem_4_1 --grid``: time every direct forward-pass check."""
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--grid", action="store_true", help="run the feasible full grid of direct expansions")
-    ap.add_argument("--cases", nargs="*", default=None, help="extra d,n,L triples, e.g. 2,2,3")
-    args = ap.parse_args(argv)
-    cases = list(FORWARD_FULL if args.grid else FORWARD_SUBSET)
-    cases += [tuple(int(v) for v in c.split(",")) for c in (args.cases or [])]
-    ok = True
-    print(f"{'d':>2} {'n':>2} {'L':>2} {'holds':>6} {'monomials':>10} {'seconds':>8}")
-    for d, n, L in cases:
-        r = check_forward_identity(d, n, L)
-        ok &= r.holds
-        print(f"{d:>2} {n:>2} {L:>2} {str(r.holds):>6} {r.terms:>10} {r.seconds:>8.2f}", flush=True)
-    return 0 if ok else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+__all__ = ["build", "TITLE", "FORWARD_SUBSET", "FORWARD_FULL"]

@@ -1,16 +1,19 @@
-"""Linear self-attention models (SPEC §2, §3, §7).
+"""Linear self-attention models (theory §2, §3, §7).
 
 * :class:`DenseLSA`: ``L`` layers with dense ``P_l, Q_l``,
-  ``Z_{l+1} = Z_l + (1/n) P_l Z_l M Z_l^T Q_l Z_l`` (SPEC §2), ``M = diag(1,...,1,0)``,
+  ``Z_{l+1} = Z_l + (1/n) P_l Z_l M Z_l^T Q_l Z_l`` (theory §2), ``M = diag(1,...,1,0)``,
   prediction ``yhat = [Z_L]_{d+1, n+1}``.
-* :class:`SparseLSA`: the one-layer parameterisation ``yhat = b^T G A x_q`` (SPEC §2).
-* :class:`StructuredLSA`: Theorem 4.1's layers (SPEC §7), ``P_l`` zero but its last row
+* :class:`SparseLSA`: the one-layer parameterisation ``yhat = b^T G A x_q`` (theory §2).
+* :class:`StructuredLSA`: Theorem 4.1's layers (theory §7), ``P_l`` zero but its last row
   ``(bx_l, by_l)`` and ``Q_l = -[[Abar_l, 0], [a_l^T, 0]]``.
-* :func:`phi`: the reparameterisation ``X = phi(b, A)`` of SPEC §3, so that
-  ``yhat = <phi(b, A), x_q (kron) g>``; :func:`one_layer_params` reads ``(b, A)`` off a
-  one-layer model.
+* :func:`one_layer_params` reads ``(b, A)`` off a one-layer model; with
+  :func:`markov_icl.symbolic.model.phi` (re-exported here) ``yhat = <phi(b, A), x_q (kron) g>``.
 
-Nothing here is binary-specific: multi-state chains (SPEC §8) go through unchanged, the
+The layer update, the structured matrices and phi are written once, in
+:mod:`markov_icl.symbolic.model` and :mod:`markov_icl.symbolic.multilayer`, and run here on
+tensors.
+
+Nothing here is binary-specific: multi-state chains (theory §8) go through unchanged, the
 states being used as numbers. All inputs are ``Z0`` of shape ``(B, d+1, n+1)``.
 """
 
@@ -19,9 +22,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from numeric.prompts import gram
-from symbolic.errors import MarkovICLError, check_int
-from symbolic.objective import check_d
+from markov_icl.errors import MarkovICLError, check_int
+from markov_icl.numeric.prompts import gram
+from markov_icl.symbolic.model import lsa_layer, phi
+from markov_icl.symbolic.multilayer import structured_matrices, update_step
+from markov_icl.symbolic.objective import check_d
 
 
 def _generator(seed: int | None) -> torch.Generator:
@@ -44,16 +49,8 @@ def _check_input(Z0: torch.Tensor, d: int) -> int:
     return Z0.shape[2] - 1
 
 
-def lsa_layer(Z: torch.Tensor, P: torch.Tensor, Q: torch.Tensor) -> torch.Tensor:
-    """One LSA layer (SPEC §2): ``Z + (1/n) P Z M Z^T Q Z``, ``M = diag(1,...,1,0)``."""
-    n = Z.shape[-1] - 1
-    ZM = Z[..., :n]  # Z M drops the query column
-    ZMZt = torch.einsum("bik,bjk->bij", ZM, ZM)  # Z M Z^T  (B, d+1, d+1)
-    return Z + torch.einsum("ij,bjk,kl,blm->bim", P, ZMZt, Q, Z) / n
-
-
 class DenseLSA(nn.Module):
-    """``L``-layer linear self-attention with dense ``P_l, Q_l`` (SPEC §2).
+    """``L``-layer linear self-attention with dense ``P_l, Q_l`` (theory §2).
 
     Args:
         d: chain input length (the matrices are ``(d+1) x (d+1)``).
@@ -61,6 +58,12 @@ class DenseLSA(nn.Module):
         init_scale: entries start i.i.d. ``N(0, init_scale^2)``.
         seed: seed of the initialisation (``None``: a fresh random one).
         dtype: parameter dtype (float64 by default, to match the exact checks).
+
+    Examples:
+        >>> from markov_icl import ChainLaw, sample_prompts
+        >>> pb = sample_prompts(ChainLaw.default("1/2"), d=2, n=5, batch=4, seed=0)
+        >>> tuple(DenseLSA(2, layers=3, seed=0)(pb.Z0).shape)
+        (4,)
     """
 
     def __init__(self, d: int, layers: int = 1, init_scale: float = 0.2, seed: int | None = None,
@@ -74,7 +77,7 @@ class DenseLSA(nn.Module):
         self.Q = nn.ParameterList([_randn((D, D), init_scale, gen, dtype) for _ in range(layers)])
 
     def hidden(self, Z0: torch.Tensor) -> list[torch.Tensor]:
-        """``[Z_0, Z_1, ..., Z_L]`` (SPEC §2)."""
+        """``[Z_0, Z_1, ..., Z_L]`` (theory §2)."""
         _check_input(Z0, self.d)
         Zs = [Z0]
         for P, Q in zip(self.P, self.Q):
@@ -82,15 +85,24 @@ class DenseLSA(nn.Module):
         return Zs
 
     def forward(self, Z0: torch.Tensor) -> torch.Tensor:
-        """``yhat = [Z_L]_{d+1, n+1}`` (SPEC §2), shape ``(B,)``."""
+        """``yhat = [Z_L]_{d+1, n+1}`` (theory §2), shape ``(B,)``."""
         return self.hidden(Z0)[-1][:, self.d, -1]
 
 
 class SparseLSA(nn.Module):
-    """One-layer LSA in its effective parameters (SPEC §2): ``yhat = b^T G A x_q``.
+    """One-layer LSA in its effective parameters (theory §2): ``yhat = b^T G A x_q``.
 
     ``b`` in ``R^{d+1}`` is the last row of ``P``, ``A`` in ``R^{(d+1) x d}`` the first
     ``d`` columns of ``Q``; ``G = (1/n) sum_{i<=n} z_i z_i^T``.
+
+    Examples:
+        >>> import torch
+        >>> from markov_icl import ChainLaw, phi, sample_prompts
+        >>> from markov_icl.numeric.prompts import enlarged_features
+        >>> pb = sample_prompts(ChainLaw.default("1/2"), d=1, n=5, batch=4, seed=0)
+        >>> m = SparseLSA(1, seed=0)
+        >>> torch.allclose(m(pb.Z0), enlarged_features(pb.Z0) @ phi(m.b, m.A))   # yhat = <phi(b, A), x_q kron g>
+        True
     """
 
     def __init__(self, d: int, init_scale: float = 0.2, seed: int | None = None,
@@ -102,13 +114,13 @@ class SparseLSA(nn.Module):
         self.A = _randn((d + 1, d), init_scale, gen, dtype)
 
     def forward(self, Z0: torch.Tensor) -> torch.Tensor:
-        """``yhat = b^T G A x_q`` (SPEC §2), shape ``(B,)``."""
+        """``yhat = b^T G A x_q`` (theory §2), shape ``(B,)``."""
         _check_input(Z0, self.d)
         return torch.einsum("i,bij,jk,bk->b", self.b, gram(Z0), self.A, Z0[:, : self.d, -1])
 
 
 class StructuredLSA(nn.Module):
-    """Theorem 4.1's structured multilayer LSA (SPEC §7).
+    """Theorem 4.1's structured multilayer LSA (theory §7).
 
     Layer ``l`` has ``P_l`` zero except its last row ``b_l^T = (bx_l^T, by_l)`` and
     ``Q_l = -[[Abar_l, 0], [a_l^T, 0]]``. Only the last row of ``Z`` changes, and
@@ -117,10 +129,19 @@ class StructuredLSA(nn.Module):
         u_l = -(1/n) sum_k (Abar_l^T x_k + a_l r_k)(bx_l^T x_k + by_l r_k),  r_k = y_k^(l),
 
     so ``yhat_l = <theta_l, x_q>`` with ``theta_0 = 0``, ``theta_{l+1} = theta_l + u_l``.
-    :meth:`forward` runs the dense update of SPEC §2 on the assembled ``P_l, Q_l``;
+    :meth:`forward` runs the dense update of theory §2 on the assembled ``P_l, Q_l``;
     :meth:`thetas` runs the recursion.
 
     Parameters: ``bx (L, d)``, ``by (L,)``, ``Abar (L, d, d)``, ``a (L, d)``.
+
+    Examples:
+        >>> import torch
+        >>> from markov_icl import ChainLaw, sample_prompts
+        >>> pb = sample_prompts(ChainLaw.default("1/2"), d=2, n=5, batch=4, seed=0)
+        >>> m = StructuredLSA(2, layers=3, seed=0)
+        >>> theta_L = m.thetas(pb.Z0)[:, -1]                  # the recursion predicts <theta_L, x_q>
+        >>> torch.allclose(m(pb.Z0), (theta_L * pb.Z0[:, :2, -1]).sum(-1))
+        True
     """
 
     def __init__(self, d: int, layers: int = 1, init_scale: float = 0.2, seed: int | None = None,
@@ -136,20 +157,17 @@ class StructuredLSA(nn.Module):
         self.a = _randn((L, d), init_scale, gen, dtype)
 
     def matrices(self) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-        """The dense ``(P_l, Q_l)`` of each layer (SPEC §7)."""
-        d, D = self.d, self.d + 1
+        """The dense ``(P_l, Q_l)`` of each layer (theory §7)."""
         Ps, Qs = [], []
         for l in range(self.layers):
-            last = torch.cat([self.bx[l], self.by[l : l + 1]]).unsqueeze(0)
-            P = torch.cat([torch.zeros(d, D, dtype=last.dtype, device=last.device), last], 0)
-            top = torch.cat([self.Abar[l], torch.zeros(d, 1, dtype=P.dtype, device=P.device)], 1)
-            bottom = torch.cat([self.a[l], torch.zeros(1, dtype=P.dtype, device=P.device)]).unsqueeze(0)
+            P, Q = structured_matrices(self.bx[l], self.by[l], self.Abar[l], self.a[l],
+                                       lambda shape: torch.zeros(shape, dtype=self.by.dtype, device=self.by.device))
             Ps.append(P)
-            Qs.append(-torch.cat([top, bottom], 0))
+            Qs.append(Q)
         return Ps, Qs
 
     def forward(self, Z0: torch.Tensor) -> torch.Tensor:
-        """``yhat = [Z_L]_{d+1, n+1}`` with the structured ``P_l, Q_l`` (SPEC §2, §7)."""
+        """``yhat = [Z_L]_{d+1, n+1}`` with the structured ``P_l, Q_l`` (theory §2, §7)."""
         _check_input(Z0, self.d)
         Z = Z0
         for P, Q in zip(*self.matrices()):
@@ -157,7 +175,7 @@ class StructuredLSA(nn.Module):
         return Z[:, self.d, -1]
 
     def thetas(self, Z0: torch.Tensor) -> torch.Tensor:
-        """``theta_0..theta_L`` of the SPEC §7 recursion, shape ``(B, L+1, d)``.
+        """``theta_0..theta_L`` of the theory §7 recursion, shape ``(B, L+1, d)``.
 
         ``theta_0 = 0``; ``theta_{l+1} = theta_l + u_l`` with
         ``u_l = -(1/n) sum_k (Abar_l^T x_k + a_l r_k)(bx_l^T x_k + by_l r_k)`` and the
@@ -170,37 +188,34 @@ class StructuredLSA(nn.Module):
         out = [theta]
         for l in range(self.layers):
             r = y + torch.einsum("bj,bjk->bk", theta, X)  # r_k = y_k^(l)
-            left = torch.einsum("ij,bik->bjk", self.Abar[l], X) + self.a[l][None, :, None] * r[:, None, :]
-            right = torch.einsum("i,bik->bk", self.bx[l], X) + self.by[l] * r
-            theta = theta - torch.einsum("bjk,bk->bj", left, right) / n
+            theta = theta + update_step(self.Abar[l], self.a[l], self.bx[l], self.by[l], X, r, n)
             out.append(theta)
         return torch.stack(out, 1)
 
 
-def phi(b: torch.Tensor, A: torch.Tensor) -> torch.Tensor:
-    """The reparameterisation ``X = phi(b, A)`` of SPEC §3, shape ``(d m,)``.
+class Negated(nn.Module):
+    """``yhat = -model(Z0)``: the readout ``-[Z_L]_{d+1,n+1}`` (with ``w = -theta`` the structured
+    model then predicts ``<w_L, x_q>``, Theorem 4.1's reading; theory §10)."""
 
-    ``X^(j)_(u,u) = b_u A_{u,j}``, ``X^(j)_(u,v) = b_u A_{v,j} + b_v A_{u,j}`` (u < v), in
-    the order ``r = (j-1) m + pos(u,v)`` with ``(u, v)`` row-major. Differentiable.
-    """
-    b = torch.as_tensor(b)
-    A = torch.as_tensor(A, dtype=b.dtype)
-    D = b.shape[0]
-    if A.dim() != 2 or A.shape[0] != D:
-        raise MarkovICLError(f"phi: expected b of shape (d+1,) and A of shape (d+1, d), got {tuple(b.shape)}, {tuple(A.shape)}")
-    T = torch.einsum("u,vj->juv", b, A)  # T[j, u, v] = b_u A_{v,j}
-    S = T + T.transpose(1, 2)  # b_u A_{v,j} + b_v A_{u,j}; twice b_u A_{u,j} on the diagonal
-    S = S - torch.diag_embed(torch.diagonal(T, dim1=1, dim2=2))
-    iu, iv = torch.triu_indices(D, D, device=b.device)
-    return S[:, iu, iv].reshape(-1)
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, Z0: torch.Tensor) -> torch.Tensor:
+        return -self.model(Z0)
 
 
 def one_layer_params(model: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(b, A)`` of a one-layer model (SPEC §2): the last row of ``P`` and the first ``d``
+    """``(b, A)`` of a one-layer model (theory §2): the last row of ``P`` and the first ``d``
     columns of ``Q`` for a one-layer :class:`DenseLSA`; the parameters of a :class:`SparseLSA`.
 
     Raises:
         MarkovICLError: for any other model (e.g. a DenseLSA with more than one layer).
+
+    Examples:
+        >>> b, A = one_layer_params(DenseLSA(2, seed=0))
+        >>> tuple(b.shape), tuple(A.shape)
+        ((3,), (3, 2))
     """
     if isinstance(model, SparseLSA):
         return model.b.detach().clone(), model.A.detach().clone()
@@ -211,4 +226,4 @@ def one_layer_params(model: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
                          + (f" with {model.layers} layers" if isinstance(model, DenseLSA) else ""))
 
 
-__all__ = ["lsa_layer", "DenseLSA", "SparseLSA", "StructuredLSA", "phi", "one_layer_params"]
+__all__ = ["lsa_layer", "DenseLSA", "SparseLSA", "StructuredLSA", "Negated", "phi", "one_layer_params"]

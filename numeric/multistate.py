@@ -1,9 +1,9 @@
-"""Sampling S-state Markov-chain prompts (SPEC §8, Lemma C.8) and their enlarged-space moments.
+"""Sampling S-state Markov-chain prompts (theory §8, Lemma C.8) and their enlarged-space moments.
 
 Per prompt: every row of the kernel ``K`` is drawn ``Dirichlet(alpha 1)`` independently,
 the ``n + 1`` initial states are i.i.d. uniform on ``{0, ..., S-1}``, and every chain of
 the prompt moves with that ``K``. States are used as numbers. The result has the shape
-of :class:`numeric.prompts.PromptBatch` (``Z0 (B, d+1, n+1)``, ``y (B,)``,
+of :class:`markov_icl.numeric.prompts.PromptBatch` (``Z0 (B, d+1, n+1)``, ``y (B,)``,
 ``chains (B, n+1, d+1)``, ``kernel (B, S, S)``), so the LSA models and the training loop
 accept it unchanged.
 
@@ -16,8 +16,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from numeric.prompts import PromptBatch, _assemble, enlarged_features
-from symbolic.errors import MarkovICLError, check_int
+from markov_icl.errors import MarkovICLError, check_int
+from markov_icl.numeric.prompts import PromptBatch, _assemble, enlarged_features
 
 
 def _rng(generator: torch.Generator | None, seed: int | None) -> np.random.Generator:
@@ -33,7 +33,7 @@ def _rng(generator: torch.Generator | None, seed: int | None) -> np.random.Gener
 def sample_multistate(S: int, d: int, n: int, batch: int, *, alpha: float = 1.0,
                       generator: torch.Generator | None = None, seed: int | None = None,
                       dtype: torch.dtype = torch.float64) -> PromptBatch:
-    """Draw ``batch`` prompts of ``n`` context chains and one query chain on S states (SPEC §8).
+    """Draw ``batch`` prompts of ``n`` context chains and one query chain on S states (theory §8).
 
     Args:
         S: number of states (>= 2); states are the numbers ``0..S-1``.
@@ -43,6 +43,11 @@ def sample_multistate(S: int, d: int, n: int, batch: int, *, alpha: float = 1.0,
 
     Returns:
         A :class:`PromptBatch`; ``kernel`` holds the ``(B, S, S)`` transition matrices.
+
+    Examples:
+        >>> pb = sample_multistate(3, d=2, n=4, batch=2, alpha=0.5, seed=0)
+        >>> tuple(pb.Z0.shape), tuple(pb.kernel.shape), int(pb.chains.max()) <= 2
+        ((2, 3, 5), (2, 3, 3), True)
     """
     check_int("S", S, 2)
     check_int("d", d, 1)
@@ -66,7 +71,7 @@ def sample_multistate(S: int, d: int, n: int, batch: int, *, alpha: float = 1.0,
     return _assemble(chains, torch.as_tensor(K, dtype=dtype))
 
 
-#: ``x_q (kron) g`` in the SPEC §3 order: the same features as for binary chains
+#: ``x_q (kron) g`` in the theory §3 order: the same features as for binary chains
 features = enlarged_features
 
 

@@ -1,4 +1,4 @@
-"""Vectorised, seeded sampling of Markov-chain prompts (SPEC §1) and their features (SPEC §3).
+"""Vectorised, seeded sampling of Markov-chain prompts (theory §1) and their features (theory §3).
 
 A prompt holds ``n`` context chains and one query chain ``s_1, ..., s_{d+1}`` that share
 one kernel ``K = [[1-a, a], [c, 1-c]]`` drawn from the chain law's kernel prior; the
@@ -7,10 +7,10 @@ one kernel ``K = [[1-a, a], [c, 1-c]]`` drawn from the chain law's kernel prior;
     Z0 = [z_1, ..., z_n, (x_q, 0)]  in R^{(d+1) x (n+1)},   z_i = (x_i, y_i),
 
 and the hidden label is ``y_q = s_{q, d+1}``. :func:`sample_prompts` accepts the same
-:class:`symbolic.laws.ChainLaw` value object as the symbolic side; every parameter must
-be numeric there (multi-state prompts, SPEC §8, are drawn by :mod:`numeric.multistate`).
+:class:`markov_icl.symbolic.laws.ChainLaw` value object as the symbolic side; every parameter must
+be numeric there (multi-state prompts, theory §8, are drawn by :mod:`markov_icl.numeric.multistate`).
 :func:`enlarged_features` is the feature vector ``x_q (kron) g``
-of SPEC §3 whose second moments are ``H`` and ``beta``.
+of theory §3 whose second moments are ``H`` and ``beta``.
 
 Everything is vectorised over prompts and chains (the only Python loop runs over the
 ``d + 1`` positions of a chain) and driven by one ``torch.Generator``, so a seed fixes
@@ -25,13 +25,13 @@ import numpy as np
 import sympy as sp
 import torch
 
-from symbolic.errors import MarkovICLError, check_int
-from symbolic.laws import ChainLaw
+from markov_icl.errors import MarkovICLError, check_int
+from markov_icl.symbolic.laws import ChainLaw
 
 
 @dataclass
 class PromptBatch:
-    """A batch of ``B`` prompts (SPEC §1).
+    """A batch of ``B`` prompts (theory §1).
 
     Attributes:
         Z0: ``(B, d+1, n+1)`` embedding; columns ``z_1..z_n`` and ``(x_q, 0)`` last.
@@ -91,7 +91,7 @@ def _numpy_rng(gen: torch.Generator | None, device) -> np.random.Generator:
 
 def sample_kernels(law: ChainLaw, batch: int, *, generator: torch.Generator | None = None,
                    dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu") -> torch.Tensor:
-    """``(batch, 2)`` kernels ``(a, c)`` from the kernel prior of ``law`` (SPEC §1)."""
+    """``(batch, 2)`` kernels ``(a, c)`` from the kernel prior of ``law`` (theory §1)."""
     kl = law.kernel
     if kl.kind == "uniform":
         return torch.rand(batch, 2, generator=generator, dtype=dtype, device=device)
@@ -109,7 +109,7 @@ def sample_kernels(law: ChainLaw, batch: int, *, generator: torch.Generator | No
 
 def sample_initial_states(law: ChainLaw, batch: int, n: int, *, generator: torch.Generator | None = None,
                           dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu") -> torch.Tensor:
-    """``(batch, n+1)`` initial states, the query's last (SPEC §1 initial laws).
+    """``(batch, n+1)`` initial states, the query's last (theory §1 initial laws).
 
     i.i.d.: every state ``Bern(p)``. query_conditional (Example C.5 included):
     ``s_q ~ Bern(p)``, then the context states i.i.d. ``Bern(pi_{s_q})``.
@@ -138,7 +138,7 @@ def sample_initial_states(law: ChainLaw, batch: int, n: int, *, generator: torch
 
 
 def _assemble(chains: torch.Tensor, kernel: torch.Tensor) -> PromptBatch:
-    """Z0 and y from the states ``(B, n+1, d+1)`` (SPEC §1 embedding)."""
+    """Z0 and y from the states ``(B, n+1, d+1)`` (theory §1 embedding)."""
     Z0 = chains.transpose(1, 2).contiguous()
     n, d = chains.shape[1] - 1, chains.shape[2] - 1
     y = Z0[:, d, n].clone()
@@ -153,7 +153,7 @@ def sample_prompts(law: ChainLaw, d: int, n: int, batch: int, *, generator: torc
 
     Per prompt: ``(a, c)`` from the kernel prior, the ``n+1`` initial states from the
     initial law, then ``P(s_{t+1} = 1 | s_t) = a`` if ``s_t = 0`` and ``1 - c`` if
-    ``s_t = 1`` for every chain of that prompt (SPEC §1: all chains share one K).
+    ``s_t = 1`` for every chain of that prompt (theory §1: all chains share one K).
 
     Args:
         law: a binary chain law with numeric parameters (iid / query_conditional /
@@ -166,12 +166,18 @@ def sample_prompts(law: ChainLaw, d: int, n: int, batch: int, *, generator: torc
 
     Raises:
         MarkovICLError: for symbolic parameters, the moment-only correlated law, or bad sizes.
+
+    Examples:
+        >>> from markov_icl import ChainLaw
+        >>> pb = sample_prompts(ChainLaw.default("1/2"), d=2, n=5, batch=3, seed=0)
+        >>> tuple(pb.Z0.shape), tuple(pb.y.shape), tuple(pb.chains.shape)
+        ((3, 3, 6), (3,), (3, 6, 3))
     """
     check_int("d", d, 1)
     check_int("n", n, 1)
     check_int("batch", batch, 1)
     if not isinstance(law, ChainLaw):
-        raise MarkovICLError(f"law must be a symbolic.laws.ChainLaw, got {type(law).__name__}")
+        raise MarkovICLError(f"law must be a markov_icl.ChainLaw, got {type(law).__name__}")
     gen = make_generator(generator, seed, device)
     kernel = sample_kernels(law, batch, generator=gen, dtype=dtype, device=device)
     s = sample_initial_states(law, batch, n, generator=gen, dtype=dtype, device=device)
@@ -188,14 +194,14 @@ def sample_prompts(law: ChainLaw, d: int, n: int, batch: int, *, generator: torc
 
 
 def gram(Z0: torch.Tensor) -> torch.Tensor:
-    """``G = (1/n) sum_{i<=n} z_i z_i^T`` (SPEC §2), shape ``(B, d+1, d+1)``."""
+    """``G = (1/n) sum_{i<=n} z_i z_i^T`` (theory §2), shape ``(B, d+1, d+1)``."""
     n = Z0.shape[-1] - 1
     ctx = Z0[..., :n]
     return torch.einsum("bik,bjk->bij", ctx, ctx) / n
 
 
 def enlarged_features(Z0: torch.Tensor) -> torch.Tensor:
-    """``x_q (kron) g`` (SPEC §3): entry ``r = (j-1) m + pos(u,v)`` is ``x_{q,j} G_{uv}``.
+    """``x_q (kron) g`` (theory §3): entry ``r = (j-1) m + pos(u,v)`` is ``x_{q,j} G_{uv}``.
 
     Returns ``(B, d m)``; ``yhat = <X, features>`` for a one-layer LSA with ``X = phi(b, A)``.
     """

@@ -1,4 +1,4 @@
-"""Training LSA models on sampled Markov prompts (SPEC §2 loss, no factor 1/2).
+"""Training LSA models on sampled Markov prompts (theory §2 loss, no factor 1/2).
 
 Each step minimises the empirical loss ``(1/B) sum_b (yhat_b - y_{q,b})^2`` over a batch
 of prompts, with Adam or SGD. Prompts are fresh every step (``online=True``, a stochastic
@@ -20,9 +20,9 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from numeric.prompts import PromptBatch, sample_prompts
-from symbolic.errors import MarkovICLError, check_int
-from symbolic.laws import ChainLaw
+from markov_icl.errors import MarkovICLError, check_int
+from markov_icl.numeric.prompts import PromptBatch, sample_prompts
+from markov_icl.symbolic.laws import ChainLaw
 
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = ("constant", "cosine")
@@ -58,11 +58,11 @@ def train(model: nn.Module, law: ChainLaw, d: int, n: int, *, steps: int, batch:
           callback: Callable[[int, nn.Module, float], None] | None = None,
           sampler: Callable[[int, torch.Generator], PromptBatch] | None = None,
           clip: float | None = None) -> TrainResult:
-    """Train ``model`` on prompts of ``law`` with the squared loss of SPEC §2.
+    """Train ``model`` on prompts of ``law`` with the squared loss of theory §2.
 
     Args:
         model: any module mapping ``Z0 (B, d+1, n+1)`` to ``yhat (B,)``.
-        law: numeric chain law (see :func:`numeric.prompts.sample_prompts`).
+        law: numeric chain law (see :func:`markov_icl.numeric.prompts.sample_prompts`).
         d, n: chain input length and number of context chains.
         steps, batch, lr: optimisation steps, prompts per step, learning rate.
         optimizer: ``"adam"`` or ``"sgd"``.
@@ -73,11 +73,18 @@ def train(model: nn.Module, law: ChainLaw, d: int, n: int, *, steps: int, batch:
         progress: show a tqdm bar (also disabled when stderr is not a terminal).
         callback: called as ``callback(step, model, loss)`` after every step.
         sampler: ``sampler(batch, generator) -> PromptBatch`` instead of ``law`` (e.g. the
-            multi-state chains of :mod:`numeric.multistate`); ``law`` is then ignored.
+            multi-state chains of :mod:`markov_icl.numeric.multistate`); ``law`` is then ignored.
         clip: clip the gradient norm to this before each step (None: no clipping).
 
     Returns:
         A :class:`TrainResult` with the per-step training losses.
+
+    Examples:
+        >>> from markov_icl import ChainLaw, SparseLSA
+        >>> res = train(SparseLSA(1, seed=0), ChainLaw.default("1/2"), 1, 10, steps=20, batch=64, lr=0.05,
+        ...             progress=False)
+        >>> len(res.losses), res.losses[-1] < res.losses[0]
+        (20, True)
     """
     check_int("steps", steps)
     check_int("batch", batch)

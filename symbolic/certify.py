@@ -20,7 +20,7 @@ import flint
 import sympy as sp
 from sympy.polys.matrices import DomainMatrix
 
-from symbolic.laws import N_SYMBOL, P_SYMBOL
+from markov_icl.symbolic.laws import N_SYMBOL, P_SYMBOL
 
 
 @dataclass

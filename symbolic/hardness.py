@@ -1,11 +1,11 @@
-"""Theorem 3.5's reduction: bilinear separability -> general bilinear feasibility (SPEC §6).
+"""Theorem 3.5's reduction: bilinear separability -> general bilinear feasibility (theory §6).
 
 **What is NP-hard and what is not.** The general bilinear feasibility problem
 (Problems C.10 / C.11) asks for ``(b, A)`` with ``b^T D(r) A_{:,j} = X_r`` for all
 ``r = (j, u, v)``, the ``(d+1) x (d+1)`` matrices ``D(r)`` being *free*. The one-layer
 LSA map fixes them (``D(r) = E_uu`` or ``E_uv + E_vu``), and for those fixed matrices
 realisability is decided in polynomial time by linear algebra
-(:func:`symbolic.realizability.realize`). The NP-hardness therefore applies to the
+(:func:`markov_icl.symbolic.realizability.realize`). The NP-hardness therefore applies to the
 general class, not to realising an LSA optimum X*.
 
 **The source problem** (Bennett and Mangasarian, system 13): point sets ``P``
@@ -14,7 +14,7 @@ general class, not to realising an LSA optimum X*.
 ``z_i >= 0`` (i = 1, 2): every point of P lies strictly inside both half-spaces, every
 point of Q strictly outside at least one. Deciding this is NP-complete (Megiddo 1988).
 
-**Our encoding** (SPEC is silent on the paper's exact layout of ``D(r)``; this one is
+**Our encoding** (the paper does not spell out its layout of ``D(r)``; this one is
 checked both ways by tests). ``z_i = zeta_i ∘ zeta_i`` builds in ``z >= 0``; then
 ``z1^T z2 = 0`` iff ``zeta1_k zeta2_k = 0`` for every k; each inequality ``L <= 0``
 becomes ``L + sigma^2 = 0``. The unknowns ``v = (w1, g1, w2, g2, zeta1, zeta2, sigma)``
@@ -23,8 +23,8 @@ to be ``b / b_0^2`` by ``b_0 A_01 = 1`` and ``b_0 A_k1 - b_k A_01 = 0``, so that
 ``b^T D A_{:,1} = (1, v)^T D (1, v)``: every quadratic equation in v is one bilinear
 equation. Other columns carry ``D(r) = 0, X_r = 0``. Hence ``d = N`` and the instance has
 ``d m`` equations; Example C.13's sizes ``m' = k' = n' = 2`` give ``d = 18``,
-``dm = 3420`` here (the paper states ``d = 8, dm = 360`` for its own layout, which SPEC
-does not give).
+``dm = 3420`` here (the paper states ``d = 8, dm = 360`` for its own layout, which we
+could not reconstruct).
 
 Deciding small instances both ways: :func:`decide_separability` (exact: enumerate the
 ``2^{k'}`` ways to split Q between the planes; each half is tested for strict linear
@@ -42,8 +42,8 @@ from itertools import product as iproduct
 import numpy as np
 import sympy as sp
 
-from symbolic.errors import MarkovICLError, check_int
-from symbolic.objective import Index
+from markov_icl.errors import MarkovICLError, check_int
+from markov_icl.symbolic.objective import Index
 
 
 # --------------------------------------------------------------------------- instances
@@ -126,7 +126,7 @@ class BilinearInstance:
 
     Attributes:
         d: the instance's d (b in R^{d+1}, A in R^{(d+1) x d}).
-        equations: the nonzero rows ``(r, j, D, X_r)`` (r 1-based in SPEC §3 order, D a
+        equations: the nonzero rows ``(r, j, D, X_r)`` (r 1-based in theory §3 order, D a
             sparse dict {(u, v): value} with 0-based u, v); every other r has
             ``D(r) = 0`` and ``X_r = 0``.
         layout: where the unknowns of system 13 sit.

@@ -1,35 +1,59 @@
 """Chain laws: the value objects that both the symbolic and the numeric side accept.
 
-A prompt (SPEC §1) is made of ``n`` context chains and one query chain of length
+A prompt (theory §1) is made of ``n`` context chains and one query chain of length
 ``d + 1`` that share one random kernel ``K = [[1-a, a], [c, 1-c]]``. A :class:`ChainLaw`
 fixes the law of the kernel (:class:`KernelLaw`) and the law of the ``n + 1`` initial
-states (:class:`InitLaw`). Every parameter is an exact SymPy number or a SymPy symbol;
-floats are refused so that the symbolic side stays exact.
+states (:class:`InitLaw`); :class:`DirichletKernel` is the law of S-state chains (the
+paper's Lemma C.8). Every parameter is an exact SymPy number or a SymPy symbol; floats
+are refused so that the symbolic side stays exact.
+
+A law is spelled as text the way the command line takes it, and :meth:`ChainLaw.parse`
+reads back what :meth:`ChainLaw.spec` writes.
+
+("theory §N" refers to section N of the project's theory reference, docs/theory.md.)
 
 Examples:
-    >>> law = ChainLaw.default()                    # p symbolic, uniform kernel, i.i.d.
-    >>> law = ChainLaw(InitLaw.iid("1/2"), KernelLaw.beta(2, 2, 1, 3))
+    >>> law = ChainLaw.from_options(p="1/2", kernel="beta:2,2,1,3", init="example_c5")
+    >>> law.spec()
+    'p=1/2; init=example_c5; kernel=beta:2,2,1,3'
+    >>> ChainLaw.parse(law.spec()) == law
+    True
+    >>> ChainLaw.default().spec()
+    'p=p; init=iid; kernel=uniform'
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import numbers
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 import sympy as sp
 
-from symbolic.errors import MarkovICLError
+from markov_icl.errors import MarkovICLError
 
 #: the symbols used when a parameter is left symbolic
 P_SYMBOL = sp.Symbol("p", positive=True)
 N_SYMBOL = sp.Symbol("n", positive=True, integer=True)
 A_SYMBOL = sp.Symbol("a", nonnegative=True)
 C_SYMBOL = sp.Symbol("c", nonnegative=True)
+#: the symbol used when the Dirichlet concentration of S-state kernels is left symbolic
+ALPHA_SYMBOL = sp.Symbol("alpha", positive=True)
+
+#: largest number of chain states handled (the engine works beyond, but slowly)
+MAX_STATES = 6
 
 
-def parse_value(text: str | int | sp.Expr | None, name: str) -> sp.Expr:
-    """Parse an exact value: an int, a rational string such as ``"1/2"`` or ``"0.25"``,
-    a SymPy number, or a SymPy symbol (kept as is).
+def _shown(value, limit: int = 80) -> str:
+    """``repr(value)`` cut to ``limit`` characters (error lines stay short)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def parse_value(text, name: str) -> sp.Expr:
+    """Parse an exact value: an ``int``, a NumPy integer, a :class:`fractions.Fraction`, a
+    rational string such as ``"1/2"`` or ``"0.25"``, a SymPy number, or a SymPy expression
+    with free symbols (kept as is).
 
     Args:
         text: the value; ``None`` is not accepted here (callers choose a symbol).
@@ -39,19 +63,31 @@ def parse_value(text: str | int | sp.Expr | None, name: str) -> sp.Expr:
         A SymPy ``Rational`` or a SymPy expression with free symbols.
 
     Raises:
-        MarkovICLError: for a float, an empty string or anything that is not an exact
-            rational number.
+        MarkovICLError: for a float (with a hint), an empty string or anything that is not
+            an exact rational number.
+
+    Examples:
+        >>> from fractions import Fraction
+        >>> import numpy as np
+        >>> parse_value("1/2", "p"), parse_value(Fraction(1, 3), "p"), parse_value(np.int64(10), "n")
+        (1/2, 1/3, 10)
+        >>> parse_value(0.5, "p")
+        Traceback (most recent call last):
+        ...
+        markov_icl.errors.MarkovICLError: p: floats are not exact; give a rational such as 1/2, got 0.5
     """
-    if isinstance(text, bool):
-        raise MarkovICLError(f"{name}: expected an exact rational such as 1/2, got {text!r}")
+    if isinstance(text, bool) or type(text).__name__ == "bool_":
+        raise MarkovICLError(f"{name}: expected an exact rational such as 1/2, got {_shown(text)}")
     if isinstance(text, sp.Basic):
-        if text.is_Float:
-            raise MarkovICLError(f"{name}: floats are not exact; give a rational such as 1/2, got {text}")
+        if text.has(sp.Float):
+            raise MarkovICLError(f"{name}: floats are not exact; give a rational such as 1/2, got {_shown(text)}")
         return text
-    if isinstance(text, int):
-        return sp.Integer(text)
-    if isinstance(text, float):
-        raise MarkovICLError(f"{name}: floats are not exact; give a rational such as 1/2, got {text!r}")
+    if isinstance(text, numbers.Integral):
+        return sp.Integer(int(text))
+    if isinstance(text, numbers.Rational):  # fractions.Fraction and friends
+        return sp.Rational(int(text.numerator), int(text.denominator))
+    if isinstance(text, numbers.Real):
+        raise MarkovICLError(f"{name}: floats are not exact; give a rational such as 1/2, got {_shown(text)}")
     if isinstance(text, str):
         s = text.strip()
         try:
@@ -60,10 +96,10 @@ def parse_value(text: str | int | sp.Expr | None, name: str) -> sp.Expr:
             value = sp.Rational(s)
         except (ValueError, TypeError, ZeroDivisionError):
             raise MarkovICLError(
-                f"{name}: {text!r} is not an exact rational; allowed forms are 3, 1/2, 0.25"
+                f"{name}: {_shown(text)} is not an exact rational; allowed forms are 3, 1/2, 0.25"
             ) from None
         return value
-    raise MarkovICLError(f"{name}: expected an exact rational such as 1/2, got {text!r}")
+    raise MarkovICLError(f"{name}: expected an exact rational such as 1/2, got {_shown(text)}")
 
 
 def _is_number(x: sp.Expr) -> bool:
@@ -91,10 +127,16 @@ def _check_closed_unit(x: sp.Expr, name: str) -> None:
 
 @dataclass(frozen=True)
 class KernelLaw:
-    """Law of the kernel ``K = [[1-a, a], [c, 1-c]]`` (SPEC §1).
+    """Law of the kernel ``K = [[1-a, a], [c, 1-c]]`` (theory §1).
 
     kind is ``"uniform"`` (a, c ~ U(0,1) independent), ``"beta"`` (a ~ Beta(alpha_a,
     beta_a), c ~ Beta(alpha_c, beta_c) independent) or ``"fixed"`` (given a, c).
+
+    Examples:
+        >>> KernelLaw.uniform().moment(1, 2)             # E[a c^2] = 1/2 * 1/3
+        1/6
+        >>> KernelLaw.beta(2, 2, 1, 3).spec(), KernelLaw.fixed("1/3", "1/4").moment(1, 1)
+        ('beta:2,2,1,3', 1/12)
     """
 
     kind: str = "uniform"
@@ -131,7 +173,7 @@ class KernelLaw:
         return out
 
     def moment(self, i: int, j: int) -> sp.Expr:
-        """``E[a^i c^j]`` under this law, exact (SPEC §4).
+        """``E[a^i c^j]`` under this law, exact (theory §4).
 
         uniform: ``1/((i+1)(j+1))``; beta: ratio of rising factorials
         ``(alpha)_i / (alpha+beta)_i``; fixed: ``a^i c^j``.
@@ -152,24 +194,39 @@ class KernelLaw:
 
     @staticmethod
     def parse(text: str) -> "KernelLaw":
-        """Parse ``uniform``, ``beta:AA,BA,AC,BC`` or ``fixed:A,C``."""
-        kind, _, rest = text.partition(":")
+        """Parse ``uniform``, ``beta:AA,BA,AC,BC``, ``fixed:A,C`` or ``dirichlet:ALPHA``.
+
+        ``dirichlet:ALPHA`` is the binary case of Dirichlet rows: ``a, c ~ Beta(alpha, alpha)``,
+        i.e. ``beta:ALPHA,ALPHA,ALPHA,ALPHA``.
+
+        Examples:
+            >>> KernelLaw.parse("beta:2,2,1,3") == KernelLaw.beta(2, 2, 1, 3)
+            True
+            >>> KernelLaw.parse("dirichlet:1/2").spec()
+            'beta:1/2,1/2,1/2,1/2'
+        """
+        if not isinstance(text, str):
+            raise MarkovICLError(f"a kernel spec must be a string such as 'uniform', got {_shown(text)}")
+        kind, sep, rest = text.partition(":")
         kind = kind.strip().lower()
-        args = [t for t in rest.split(",")] if rest else []
-        if kind == "uniform" and not rest:
+        args = rest.split(",") if rest else []
+        if kind == "uniform" and not sep:
             return KernelLaw.uniform()
         if kind == "beta" and len(args) == 4:
             return KernelLaw.beta(*args)
         if kind == "fixed" and len(args) == 2:
             return KernelLaw.fixed(*args)
+        if kind == "dirichlet":
+            alpha = parse_dirichlet(text)
+            return KernelLaw.beta(alpha, alpha, alpha, alpha)
         raise MarkovICLError(
-            f"unknown kernel spec {text!r}; allowed: uniform | beta:AA,BA,AC,BC | fixed:A,C"
+            f"unknown kernel spec {_shown(text)}; allowed: uniform | beta:AA,BA,AC,BC | fixed:A,C | dirichlet:ALPHA"
         )
 
 
 @dataclass(frozen=True)
 class InitLaw:
-    """Law of the n + 1 initial states (SPEC §1).
+    """Law of the n + 1 initial states (theory §1).
 
     The objective depends on it only through the joint moments
     ``E[s_q^e0 s_i^e1 s_k^e2]`` of the query's and two distinct context chains' first
@@ -179,6 +236,12 @@ class InitLaw:
     ``m_ccq = E[s_i s_j s_q]``. kind ``"query_conditional"``: ``s_q ~ Bern(p)`` and,
     given ``s_q``, the context states are i.i.d. ``Bern(pi0)`` or ``Bern(pi1)``
     (Example C.5 is ``pi0 = p^2``, ``pi1 = (1-p)^2``); this law can also be sampled.
+
+    Examples:
+        >>> InitLaw.iid("1/2").joint_moment(1, 1, 1)     # E[s_q s_i s_k] = p^3
+        1/8
+        >>> InitLaw.example_c5().joint_moment(0, 1, 0)   # the context marginal p(1 - p), not p
+        -p**2 + p
     """
 
     kind: str = "iid"
@@ -254,34 +317,64 @@ class InitLaw:
             out |= sp.sympify(self.joint_moment(*e)).free_symbols
         return out
 
+    @property
+    def is_example_c5(self) -> bool:
+        """Whether this is Example C.5's law, ``s_i | s_q ~ Bern((s_q - p)^2)``."""
+        return (self.kind == "query_conditional" and sp.expand(self.pi[0] - self.p**2) == 0  # type: ignore[index]
+                and sp.expand(self.pi[1] - (1 - self.p) ** 2) == 0)  # type: ignore[index]
+
     def spec(self) -> str:
-        """The CLI spelling of this law."""
+        """The CLI spelling of this law; :meth:`parse` reads it back (with the same p).
+
+        Examples:
+            >>> InitLaw.correlated("1/2", "1/5", "1/5", "1/10", p_c="2/5").spec()
+            'correlated:1/5,1/5,1/10,2/5'
+            >>> InitLaw.example_c5("1/3").spec(), InitLaw.query_conditional("1/3", "1/9", "1/2").spec()
+            ('example_c5', 'query_conditional:1/9,1/2')
+        """
         if self.kind == "iid":
             return "iid"
         if self.kind == "correlated":
-            return f"correlated:{self.m_cq},{self.m_cc},{self.m_ccq}"
+            tail = "" if sp.expand(self.p_c - self.p) == 0 else f",{self.p_c}"
+            return f"correlated:{self.m_cq},{self.m_cc},{self.m_ccq}{tail}"
+        if self.is_example_c5:
+            return "example_c5"
         return f"query_conditional:{self.pi[0]},{self.pi[1]}"  # type: ignore[index]
 
     @staticmethod
     def parse(text: str, p=None) -> "InitLaw":
-        """Parse ``iid`` or ``correlated:MCQ,MCC,MCCQ`` (with the query marginal p)."""
-        kind, _, rest = text.partition(":")
+        """Parse ``iid``, ``correlated:MCQ,MCC,MCCQ[,PC]``, ``query_conditional:PI0,PI1`` or
+        ``example_c5``, with the query marginal ``p`` (symbolic when None)."""
+        if not isinstance(text, str):
+            raise MarkovICLError(f"an init spec must be a string such as 'iid', got {_shown(text)}")
+        kind, sep, rest = text.partition(":")
         kind = kind.strip().lower()
         args = rest.split(",") if rest else []
-        if kind == "iid" and not rest:
+        if kind == "iid" and not sep:
             return InitLaw.iid(p)
         if kind == "correlated" and len(args) in (3, 4):
             return InitLaw.correlated(p, *args)
-        if kind == "example_c5" and not rest:
+        if kind == "query_conditional" and len(args) == 2:
+            return InitLaw.query_conditional(p, *args)
+        if kind == "example_c5" and not sep:
             return InitLaw.example_c5(p)
         raise MarkovICLError(
-            f"unknown init spec {text!r}; allowed: iid | correlated:MCQ,MCC,MCCQ[,PC] | example_c5"
+            f"unknown init spec {_shown(text)}; allowed: iid | correlated:MCQ,MCC,MCCQ[,PC] | "
+            "query_conditional:PI0,PI1 | example_c5"
         )
 
 
 @dataclass(frozen=True)
 class ChainLaw:
-    """The law of a prompt's chains: initial law + kernel law (SPEC §1)."""
+    """The law of a prompt's chains: initial law + kernel law (theory §1).
+
+    Examples:
+        >>> law = ChainLaw.default("1/3")
+        >>> law.p, law.free_symbols
+        (1/3, set())
+        >>> ChainLaw.default().free_symbols
+        {p}
+    """
 
     init: InitLaw = field(default_factory=InitLaw.iid)
     kernel: KernelLaw = field(default_factory=KernelLaw.uniform)
@@ -290,6 +383,41 @@ class ChainLaw:
     def default(p=None) -> "ChainLaw":
         """i.i.d. Bernoulli(p) initial states (p symbolic when omitted), uniform kernel."""
         return ChainLaw(InitLaw.iid(p), KernelLaw.uniform())
+
+    @staticmethod
+    def from_options(p=None, kernel: str = "uniform", init: str = "iid") -> "ChainLaw":
+        """The law of the command line's ``--p``, ``--kernel`` and ``--init`` (p symbolic when None).
+
+        Examples:
+            >>> ChainLaw.from_options("1/2", "fixed:1/3,1/4").kernel.params
+            (1/3, 1/4)
+        """
+        return ChainLaw(InitLaw.parse(init, p), KernelLaw.parse(kernel))
+
+    def spec(self) -> str:
+        """``p=P; init=INIT; kernel=KERNEL``, the text :meth:`parse` reads back."""
+        return f"p={self.init.p}; init={self.init.spec()}; kernel={self.kernel.spec()}"
+
+    @staticmethod
+    def parse(text: str) -> "ChainLaw":
+        """Read a law written by :meth:`spec`; missing parts take their defaults (p symbolic, iid, uniform).
+
+        Examples:
+            >>> ChainLaw.parse("p=1/3; kernel=fixed:1/5,2/3") == ChainLaw(InitLaw.iid("1/3"), KernelLaw.fixed("1/5", "2/3"))
+            True
+        """
+        if not isinstance(text, str):
+            raise MarkovICLError(f"a chain-law spec must be a string, got {_shown(text)}")
+        parts: dict[str, str] = {}
+        for piece in filter(None, (t.strip() for t in text.split(";"))):
+            key, sep, value = piece.partition("=")
+            key = key.strip().lower()
+            if not sep or key not in ("p", "init", "kernel") or key in parts:
+                raise MarkovICLError(f"bad chain-law spec {_shown(text)}; expected 'p=P; init=INIT; kernel=KERNEL'")
+            parts[key] = value.strip()
+        p = parts.get("p", "p")
+        return ChainLaw.from_options(None if p == str(P_SYMBOL) else p, parts.get("kernel", "uniform"),
+                                     parts.get("init", "iid"))
 
     @property
     def p(self) -> sp.Expr:
@@ -311,24 +439,80 @@ class ChainLaw:
         pi = None if init.pi is None else tuple(sp.sympify(x).subs(sub) for x in init.pi)
         return ChainLaw(replace(init, p=vp, pi=pi, **fields), self.kernel)
 
-    def substitute(self, values: dict) -> "ChainLaw":
-        """The law with symbols replaced by values (used to evaluate symbolic laws)."""
 
-        def s(x):
-            return None if x is None else sp.sympify(x).subs(values)
-
-        init = self.init
-        new_init = replace(init, p=s(init.p), p_c=s(init.p_c), m_cq=s(init.m_cq), m_cc=s(init.m_cc),
-                           m_ccq=s(init.m_ccq), pi=None if init.pi is None else tuple(s(x) for x in init.pi))
-        new_kernel = replace(self.kernel, params=tuple(s(v) for v in self.kernel.params))
-        return ChainLaw(new_init, new_kernel)
-
-    def describe(self) -> str:
-        return f"init={self.init.spec()} (p={self.init.p}), kernel={self.kernel.spec()}"
+# ----------------------------------------------------------------------------- S-state chains
 
 
-def symbols_in(values: Iterable[sp.Expr]) -> set[sp.Symbol]:
-    out: set[sp.Symbol] = set()
-    for v in values:
-        out |= sp.sympify(v).free_symbols
-    return out
+def check_states(S) -> int:
+    """Validate the number of chain states S (an integer, 2 <= S <= :data:`MAX_STATES`)."""
+    if isinstance(S, bool) or not isinstance(S, numbers.Integral) or S < 2:
+        raise MarkovICLError(f"the number of states must be an integer >= 2, got {_shown(S)}")
+    if S > MAX_STATES:
+        raise MarkovICLError(f"at most {MAX_STATES} states are supported, got {S}")
+    return int(S)
+
+
+def parse_alpha(value) -> sp.Expr:
+    """The Dirichlet concentration: an exact rational > 0, or the symbol alpha when None or ``"alpha"``."""
+    if value is None or (isinstance(value, str) and value.strip().lower() == "alpha"):
+        return ALPHA_SYMBOL
+    a = parse_value(value, "Dirichlet alpha")
+    if a.is_number and not a > 0:
+        raise MarkovICLError(f"Dirichlet alpha must be > 0, got {a}")
+    return a
+
+
+def parse_dirichlet(spec: str) -> sp.Expr:
+    """Parse the kernel spec ``dirichlet:ALPHA`` (``ALPHA`` exact > 0, or ``alpha``).
+
+    Examples:
+        >>> parse_dirichlet("dirichlet:1/10"), parse_dirichlet("dirichlet:alpha")
+        (1/10, alpha)
+    """
+    kind, sep, rest = str(spec).partition(":")
+    if kind.strip().lower() != "dirichlet" or not sep or not rest.strip():
+        raise MarkovICLError(f"expected a kernel spec dirichlet:ALPHA (ALPHA > 0, e.g. dirichlet:1), got {_shown(spec)}")
+    return parse_alpha(rest.strip())
+
+
+def is_dirichlet(kernel: str) -> bool:
+    """Whether a kernel spec names Dirichlet rows (``dirichlet:...``)."""
+    return isinstance(kernel, str) and kernel.strip().lower().partition(":")[0].strip() == "dirichlet"
+
+
+@dataclass(frozen=True)
+class DirichletKernel:
+    """S-state chains (theory §8, the paper's Lemma C.8): rows of K i.i.d. ``Dirichlet(alpha 1)``,
+    initial states i.i.d. uniform on ``{0, ..., S-1}``, states used as numbers.
+
+    Examples:
+        >>> DirichletKernel.parse("dirichlet:1", 3)
+        DirichletKernel(S=3, alpha=1)
+    """
+
+    S: int
+    alpha: sp.Expr = ALPHA_SYMBOL
+
+    @staticmethod
+    def parse(spec: str, S: int) -> "DirichletKernel":
+        """The law of ``--states S --kernel dirichlet:ALPHA``."""
+        return DirichletKernel(check_states(S), parse_dirichlet(spec))
+
+    @cached_property
+    def domain(self):
+        """QQ at a rational alpha, else the fraction field QQ(alpha)."""
+        syms = sorted(sp.sympify(self.alpha).free_symbols, key=str)
+        return sp.QQ if not syms else sp.QQ.frac_field(*syms)
+
+    def row_moment(self, exps: tuple[int, ...]):
+        """``E[prod_j k_j^{m_j}]`` for one Dirichlet(alpha 1) row: ``prod (alpha)_{m_j} / (S alpha)_M``."""
+        a = self.alpha
+        num = sp.Integer(1)
+        for m in exps:
+            num *= sp.rf(a, m)
+        val = num / sp.rf(self.S * a, sum(exps))
+        return self.domain.from_sympy(sp.cancel(sp.expand_func(val)) if val.free_symbols else val)
+
+    def spec(self) -> str:
+        """The CLI spelling (``dirichlet:ALPHA``)."""
+        return f"dirichlet:{self.alpha}"

@@ -1,4 +1,4 @@
-"""Conditional moments of a binary chain and exact integration over the kernel law (SPEC §4).
+"""Conditional moments of a binary chain and exact integration over the kernel law (theory §4).
 
 Given the kernel and the first state ``s_1``, the moment of a product of distinct
 positions ``t_1 < ... < t_k`` of one chain is
@@ -26,8 +26,8 @@ from sympy.polys.domains import QQ, ZZ
 from sympy.polys.matrices import DomainMatrix
 from sympy.polys.rings import ring
 
-from symbolic.errors import MarkovICLError
-from symbolic.laws import A_SYMBOL, C_SYMBOL, KernelLaw
+from markov_icl.errors import MarkovICLError
+from markov_icl.symbolic.laws import A_SYMBOL, C_SYMBOL, KernelLaw
 
 _R, _a, _c = ring("a,c", ZZ)
 

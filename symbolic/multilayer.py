@@ -1,7 +1,7 @@
 """Theorem 4.1: a structured multilayer LSA is preconditioned gradient descent on two objectives.
 
-Structured layers (SPEC §7): ``P_l`` is zero but its last row ``b_l^T = (bx_l^T, by_l)``
-and ``Q_l = -[[Abar_l, 0], [a_l^T, 0]]``. Plugged into the LSA update of SPEC §2,
+Structured layers (theory §7): ``P_l`` is zero but its last row ``b_l^T = (bx_l^T, by_l)``
+and ``Q_l = -[[Abar_l, 0], [a_l^T, 0]]``. Plugged into the LSA update of theory §2,
 ``Z_{l+1} = Z_l + (1/n) P_l Z_l M Z_l^T Q_l Z_l``, only the last row moves and every
 column gains the same linear function of its inputs:
 
@@ -42,11 +42,13 @@ import time
 from dataclasses import dataclass, field
 from functools import cached_property
 
+import numpy as np
 import sympy as sp
 from sympy.polys.domains import QQ
 from sympy.polys.rings import ring
 
-from symbolic.errors import MarkovICLError, check_int
+from markov_icl.errors import MarkovICLError, check_int
+from markov_icl.symbolic.model import lsa_layer
 
 #: names of the parameter-free objectives, in display order
 R1_TERMS = "L_sq", "T"
@@ -55,7 +57,7 @@ R2_TERMS = "C", "V"
 
 @dataclass(frozen=True)
 class LayerParams:
-    """The structured parameters of one layer (SPEC §7), as SymPy symbols or numbers.
+    """The structured parameters of one layer (theory §7), as SymPy symbols or numbers.
 
     Attributes:
         bx: ``(d,)`` the first d entries of the last row of ``P_l``.
@@ -87,19 +89,26 @@ class LayerParams:
         return [v for v in vals if isinstance(v, sp.Symbol)]
 
     def matrices(self) -> tuple[sp.Matrix, sp.Matrix]:
-        """``(P_l, Q_l)`` of SPEC §7: ``P_l`` zero but its last row ``(bx^T, by)``,
-        ``Q_l = -[[Abar, 0], [a^T, 0]]`` (both ``(d+1) x (d+1)``)."""
-        d = self.d
-        P = sp.zeros(d + 1, d + 1)
-        for j in range(d):
-            P[d, j] = self.bx[j]
-        P[d, d] = self.by
-        Q = sp.zeros(d + 1, d + 1)
-        for i in range(d):
-            for j in range(d):
-                Q[i, j] = -self.Abar[i][j]
-            Q[d, i] = -self.a[i]
-        return P, Q
+        """``(P_l, Q_l)`` of theory §7 (:func:`structured_matrices`) as SymPy matrices."""
+        P, Q = structured_matrices(np.array(self.bx, dtype=object), self.by, np.array(self.Abar, dtype=object),
+                                   np.array(self.a, dtype=object), lambda shape: np.zeros(shape, dtype=object))
+        return sp.Matrix(P.tolist()), sp.Matrix(Q.tolist())
+
+
+def structured_matrices(bx, by, Abar, a, zeros):
+    """Theorem 4.1's layer (theory §7): ``P_l`` zero but its last row ``(bx^T, by)`` and
+    ``Q_l = -[[Abar, 0], [a^T, 0]]``, both ``(d+1) x (d+1)``.
+
+    ``zeros(shape)`` makes the container (``np.zeros(.., dtype=object)`` for exact entries,
+    ``torch.zeros`` for tensors; assignment keeps the tensors differentiable).
+    """
+    d = len(bx)
+    P, Q = zeros((d + 1, d + 1)), zeros((d + 1, d + 1))
+    P[d, :d] = bx
+    P[d, d] = by
+    Q[:d, :d] = -Abar
+    Q[d, :d] = -a
+    return P, Q
 
 
 @dataclass(frozen=True)
@@ -121,7 +130,7 @@ class SymbolicPrompt:
         return [sp.Symbol(f"y_{k}") for k in range(1, self.n + 1)]
 
     def Z0(self) -> sp.Matrix:
-        """The embedding of SPEC §1: columns ``(x_k, y_k)`` and ``(x_q, 0)``."""
+        """The embedding of theory §1: columns ``(x_k, y_k)`` and ``(x_q, 0)``."""
         cols = [list(x) + [y] for x, y in zip(self.X, self.y)] + [list(self.X[-1]) + [sp.Integer(0)]]
         return sp.Matrix(cols).T
 
@@ -132,22 +141,42 @@ class SymbolicPrompt:
 
 # -- the recursion and the objectives (plain SymPy expressions, any inputs) ---------------
 
+def update_step(Abar, a, bx, by, X, r, n):
+    """``u_l = -(1/n) sum_{k<=n} (Abar^T x_k + a r_k)(bx^T x_k + by r_k)`` (theory §7, Theorem 4.1).
+
+    The one home of the layer update: the symbolic checks call it on NumPy object arrays of
+    SymPy expressions or polynomial-ring elements, the numeric model on (batched) tensors.
+
+    Args:
+        Abar: ``(d, d)``; a, bx: ``(d,)``; by: a scalar (the layer's parameters).
+        X: ``(..., d, n)`` the context inputs as columns; r: ``(..., n)`` the residuals ``y_k^(l)``.
+        n: the number of context chains.
+
+    Returns:
+        ``(..., d)``.
+    """
+    left = Abar.swapaxes(-1, -2) @ X + a[:, None] * r[..., None, :]  # Abar^T x_k + a r_k, as columns
+    right = bx @ X + r * by  # bx^T x_k + by r_k
+    return -(left @ right[..., None])[..., 0] / n
+
+
+def _layer_arrays(layer: LayerParams):
+    return (np.array(layer.Abar, dtype=object), np.array(layer.a, dtype=object), np.array(layer.bx, dtype=object),
+            layer.by)
+
+
 def update_vector(layer: LayerParams, X: list, r: list, n) -> list:
-    """``u_l = -(1/n) sum_k (Abar^T x_k + a r_k)(bx^T x_k + by r_k)`` (SPEC §7), a list of d.
+    """:func:`update_step` for one layer's parameters and a prompt given as lists.
 
     Args:
         X: the context inputs ``x_1..x_n`` (lists of d entries; extra columns ignored).
         r: the residuals ``r_k = y_k^(l)``.
+
+    Returns:
+        ``u_l`` as a list of d entries (the entries' own type: SymPy or ring elements).
     """
-    d = layer.d
-    u = [sp.Integer(0)] * d
-    for k in range(len(r)):
-        x = X[k]
-        scal = sum(layer.bx[i] * x[i] for i in range(d)) + layer.by * r[k]
-        for j in range(d):
-            left = sum(layer.Abar[i][j] * x[i] for i in range(d)) + layer.a[j] * r[k]
-            u[j] += left * scal
-    return [-v / n for v in u]
+    Xa = np.array([list(x) for x in X[: len(r)]], dtype=object).T
+    return list(update_step(*_layer_arrays(layer), Xa, np.array(list(r), dtype=object), n))
 
 
 def theta_recursion(layers: list[LayerParams], X: list, y: list, n) -> list[list]:
@@ -192,13 +221,22 @@ def objectives(w: list, X: list, y: list, anchor: int | None = None) -> dict[str
     return out
 
 
+def weighted_objectives(bx, by, parts: dict, n):
+    """``(R1_l, R2_l)`` of Theorem 4.1 from the parameter-free objectives (module docstring):
+    ``R1 = (by / 2n) L_sq - (1/n) sum_i bx_i T_i``, ``R2 = (by / n) C + (1/n) sum_i bx_i V_i``.
+
+    ``parts`` maps ``"L_sq", "T_i", "C", "V_i"`` to values (SymPy expressions, or tensors of
+    any batch shape); ``bx`` is indexable by coordinate and ``by`` a scalar of the same kind.
+    """
+    d = len(bx)
+    R1 = by / (2 * n) * parts["L_sq"] - sum(bx[i] * parts[f"T_{i + 1}"] for i in range(d)) / n
+    R2 = by / n * parts["C"] + sum(bx[i] * parts[f"V_{i + 1}"] for i in range(d)) / n
+    return R1, R2
+
+
 def combined_objectives(layer: LayerParams, w: list, X: list, y: list, n, anchor: int | None = None):
     """``(R1_l(w), R2_l(w))`` of Theorem 4.1 for one layer (module docstring)."""
-    ob = objectives(w, X, y, anchor)
-    d = layer.d
-    R1 = layer.by / (2 * n) * ob["L_sq"] - sum(layer.bx[i] * ob[f"T_{i + 1}"] for i in range(d)) / n
-    R2 = layer.by / n * ob["C"] + sum(layer.bx[i] * ob[f"V_{i + 1}"] for i in range(d)) / n
-    return R1, R2
+    return weighted_objectives(layer.bx, layer.by, objectives(w, X, y, anchor), n)
 
 
 def preconditioned_step(layer: LayerParams, w: list, X: list, y: list, n, anchor: int | None = None) -> list:
@@ -229,7 +267,7 @@ def lambdify_objectives(d: int, backend: str = "torch", anchor: int | None = Non
         ``{name: f}`` with ``f(w, X, y)`` for ``w (..., d)``, ``X (..., d, n)``,
         ``y (..., n)`` returning ``(...)``: the objective summed over the n chains.
     """
-    from symbolic.export import check_backend
+    from markov_icl.symbolic.export import check_backend
 
     check_backend(backend)
     w, x, y, summ = objective_summands(d, anchor)
@@ -274,52 +312,38 @@ class _Ring:
         self.map = dict(zip(self.symbols, self.gens))
 
 
-def _to_ring(R: _Ring, M: sp.Matrix) -> list[list]:
-    return [[R.R.from_expr(M[i, j]) if M[i, j] != 0 else R.R.zero for j in range(M.cols)] for i in range(M.rows)]
-
-
-def _matmul(A: list[list], B: list[list], zero) -> list[list]:
-    inner = len(B)
-    out = []
-    for row in A:
-        nz = [(k, row[k]) for k in range(inner) if row[k]]
-        out.append([sum((v * B[k][c] for k, v in nz if B[k][c]), zero) for c in range(len(B[0]))])
+def _to_ring(R: _Ring, M: sp.Matrix) -> np.ndarray:
+    """A SymPy matrix as a NumPy object array of ring elements."""
+    out = np.empty(M.shape, dtype=object)
+    for i in range(M.rows):
+        for j in range(M.cols):
+            out[i, j] = R.R.from_expr(M[i, j]) if M[i, j] != 0 else R.R.zero
     return out
 
 
-def lsa_forward_ring(Z0: list[list], mats: list[tuple[list, list]], n: int, zero) -> list[list[list]]:
-    """``Z_{l+1} = Z_l + (1/n) P_l Z_l M Z_l^T Q_l Z_l`` (SPEC §2) over a polynomial ring.
-
-    Args:
-        Z0: ``(d+1) x (n+1)`` ring elements; mats: ``[(P_l, Q_l)]`` as ring matrices.
-
-    Returns:
-        ``[Z_0, ..., Z_L]``.
-    """
+def lsa_forward_ring(Z0: np.ndarray, mats: list[tuple], n: int) -> list[np.ndarray]:
+    """``[Z_0, ..., Z_L]`` of the LSA forward pass (theory §2, :func:`~markov_icl.symbolic.model.lsa_layer`)
+    over a polynomial ring (NumPy object arrays of ring elements)."""
     Zs = [Z0]
     for P, Q in mats:
-        Z = Zs[-1]
-        ZM = [row[:n] for row in Z]  # Z M: the query column is masked
-        ZMZt = _matmul(ZM, [list(col) for col in zip(*ZM)], zero)
-        upd = _matmul(_matmul(_matmul(P, ZMZt, zero), Q, zero), Z, zero)
-        Zs.append([[Z[i][c] + upd[i][c] * QQ(1, n) for c in range(len(Z[0]))] for i in range(len(Z))])
+        Zs.append(lsa_layer(Zs[-1], P, Q))
     return Zs
 
 
 def check_forward_identity(d: int, n: int, L: int, q_sign: int = -1) -> IdentityResult:
-    """The L-layer forward pass of SPEC §2 with the structured ``P_l, Q_l`` equals the
+    """The L-layer forward pass of theory §2 with the structured ``P_l, Q_l`` equals the
     recursion: ``Z_l = [[x_1..x_n, x_q], [y_k + <theta_l, x_k>, <theta_l, x_q>]]`` for every
     ``l <= L`` (Theorem 4.1), compared after full expansion over QQ[x, y, params].
 
     Args:
-        q_sign: ``Q_l = q_sign [[Abar, 0], [a^T, 0]]``; SPEC §7 is -1. +1 is a mutation
+        q_sign: ``Q_l = q_sign [[Abar, 0], [a^T, 0]]``; theory §7 is -1. +1 is a mutation
             (the identity must then fail) used by the tests.
     """
     check_int("d", d, 1)
     check_int("n", n, 1)
     check_int("L", L, 1)
     if q_sign not in (-1, 1) or isinstance(q_sign, bool):
-        raise MarkovICLError(f"q_sign must be -1 (SPEC §7) or +1 (a mutation), got {q_sign!r}")
+        raise MarkovICLError(f"q_sign must be -1 (theory §7) or +1 (a mutation), got {q_sign!r}")
     t0 = time.perf_counter()
     pr = SymbolicPrompt(d, n)
     layers = [LayerParams.symbols(d, l) for l in range(1, L + 1)]
@@ -330,7 +354,7 @@ def check_forward_identity(d: int, n: int, L: int, q_sign: int = -1) -> Identity
     for lay in layers:
         P, Q = lay.matrices()
         mats.append((_to_ring(R, P), _to_ring(R, -q_sign * Q)))
-    Zs = lsa_forward_ring(Z0, mats, n, zero)
+    Zs = lsa_forward_ring(Z0, mats, n)
     # the recursion, in the same ring
     X = [[R.map[s] for s in col] for col in pr.X]
     y = [R.map[s] for s in pr.y]
@@ -345,7 +369,7 @@ def check_forward_identity(d: int, n: int, L: int, q_sign: int = -1) -> Identity
         terms = max(terms, max(len(v) for v in Z[d]))
         if lay is None:
             break
-        theta = _ring_theta_step(LayerParams(*_ring_params(R, lay)), theta, X, expect_last[:n], zero)
+        theta = _ring_theta_step(LayerParams(*_ring_params(R, lay)), theta, X, expect_last[:n])
     name = "forward pass = recursion" + ("" if q_sign == -1 else " (mutated: Q sign +1)")
     return IdentityResult(name, d, n, L, bool(holds), time.perf_counter() - t0, terms)
 
@@ -358,15 +382,9 @@ def _ring_last_row(theta, X, y, zero) -> list:
     return row
 
 
-def _ring_theta_step(Pl: LayerParams, theta, X, r, zero) -> list:
-    """``theta + u``, ``u = -(1/n) sum_k (Abar^T x_k + a r_k)(bx^T x_k + by r_k)`` (SPEC §7), in the ring."""
-    d, n = len(theta), len(r)
-    u = [zero] * d
-    for k in range(n):
-        scal = sum((Pl.bx[i] * X[k][i] for i in range(d)), zero) + Pl.by * r[k]
-        for j in range(d):
-            u[j] += (sum((Pl.Abar[i][j] * X[k][i] for i in range(d)), zero) + Pl.a[j] * r[k]) * scal
-    return [t - v * QQ(1, n) for t, v in zip(theta, u)]
+def _ring_theta_step(Pl: LayerParams, theta, X, r) -> list:
+    """``theta + u_l`` (:func:`update_step`) over the ring."""
+    return [t + v for t, v in zip(theta, update_vector(Pl, X, r, len(r)))]
 
 
 def _ring_params(R: _Ring, lay: LayerParams):
@@ -390,10 +408,10 @@ def check_step_identity(d: int, n: int) -> IdentityResult:
     y = [R.map[s] for s in pr.y]
     T = [R.map[s] for s in th]
     last = _ring_last_row(T, X, y, zero)
-    Z = [[X[c][i] for c in range(n + 1)] for i in range(d)] + [last]
+    Z = np.array([[X[c][i] for c in range(n + 1)] for i in range(d)] + [last], dtype=object)
     mats = [tuple(_to_ring(R, M) for M in lay.matrices())]
-    Z1 = lsa_forward_ring(Z, mats, n, zero)[-1]
-    T1 = _ring_theta_step(LayerParams(*_ring_params(R, lay)), T, X, last[:n], zero)
+    Z1 = lsa_forward_ring(Z, mats, n)[-1]
+    T1 = _ring_theta_step(LayerParams(*_ring_params(R, lay)), T, X, last[:n])
     exp = _ring_last_row(T1, X, y, zero)
     holds = all(Z1[i][c] == Z[i][c] for i in range(d) for c in range(n + 1))
     holds = holds and all(Z1[d][c] == exp[c] for c in range(n + 1))

@@ -1,9 +1,9 @@
 """Lemma C.8: the enlarged-space objective for S-state chains with Dirichlet kernels, exactly.
 
-SPEC §8: states ``{0, ..., S-1}`` are used as numbers, every row of the kernel ``K`` is
+theory §8: states ``{0, ..., S-1}`` are used as numbers, every row of the kernel ``K`` is
 ``Dirichlet(alpha 1)`` (rows independent), and the ``n + 1`` initial states are i.i.d.
 uniform on ``{0..S-1}``; all chains of a prompt share ``K``. The features are those of
-SPEC §3, ``phi = x_q (kron) g`` with ``g_(u,v) = G_uv``, and the label is ``y = s_{q,d+1}``:
+theory §3, ``phi = x_q (kron) g`` with ``g_(u,v) = G_uv``, and the label is ``y = s_{q,d+1}``:
 
     H    = E[phi phi^T] = E_K[ E[x_qj x_qj' | K] ( (1/n) E[z_u z_v z_u' z_v' | K]
                                                   + (1 - 1/n) E[z_u z_v | K] E[z_u' z_v' | K] ) ],
@@ -28,7 +28,6 @@ of the three chain polynomials are formed with python-flint's ``fmpz_mpoly``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cached_property
 
 import flint
@@ -36,67 +35,10 @@ import sympy as sp
 from sympy.polys.domains import QQ
 from sympy.polys.matrices import DomainMatrix
 
-from symbolic.errors import MarkovICLError
-from symbolic.laws import N_SYMBOL, parse_value
-from symbolic.objective import Index, check_d, parse_n, solve_exact
-
-#: the symbol used when the Dirichlet concentration is left symbolic
-ALPHA_SYMBOL = sp.Symbol("alpha", positive=True)
-
-#: largest number of states handled (the engine works beyond, but slowly)
-MAX_STATES = 6
-
-
-def check_states(S) -> int:
-    """Validate the number of states S (an integer >= 2)."""
-    if isinstance(S, bool) or not isinstance(S, int) or S < 2:
-        raise MarkovICLError(f"the number of states must be an integer >= 2, got {S!r}")
-    if S > MAX_STATES:
-        raise MarkovICLError(f"at most {MAX_STATES} states are supported, got {S}")
-    return S
-
-
-def parse_alpha(value) -> sp.Expr:
-    """The Dirichlet concentration: an exact rational > 0, or the symbol alpha when None/'alpha'."""
-    if value is None or (isinstance(value, str) and value.strip().lower() == "alpha"):
-        return ALPHA_SYMBOL
-    a = parse_value(value, "Dirichlet alpha")
-    if a.is_number and not a > 0:
-        raise MarkovICLError(f"Dirichlet alpha must be > 0, got {a}")
-    return a
-
-
-def parse_dirichlet(spec: str) -> sp.Expr:
-    """Parse the kernel spec ``dirichlet:ALPHA`` (``ALPHA`` exact > 0, or ``alpha``)."""
-    kind, sep, rest = spec.partition(":")
-    if kind.strip().lower() != "dirichlet" or not sep or not rest.strip():
-        raise MarkovICLError(f"expected a kernel spec dirichlet:ALPHA (ALPHA > 0, e.g. dirichlet:1), got {spec!r}")
-    return parse_alpha(rest.strip())
-
-
-@dataclass(frozen=True)
-class DirichletKernel:
-    """Rows of K i.i.d. ``Dirichlet(alpha 1)`` on S states (SPEC §8)."""
-
-    S: int
-    alpha: sp.Expr = ALPHA_SYMBOL
-
-    @cached_property
-    def domain(self):
-        """QQ at a rational alpha, else the fraction field QQ(alpha)."""
-        return QQ if not sp.sympify(self.alpha).free_symbols else QQ.frac_field(*sorted(self.alpha.free_symbols, key=str))
-
-    def row_moment(self, exps: tuple[int, ...]):
-        """``E[prod_j k_j^{m_j}]`` for one Dirichlet(alpha 1) row: ``prod (alpha)_{m_j} / (S alpha)_M``."""
-        a = self.alpha
-        num = sp.Integer(1)
-        for m in exps:
-            num *= sp.rf(a, m)
-        val = num / sp.rf(self.S * a, sum(exps))
-        return self.domain.from_sympy(sp.cancel(sp.expand_func(val)) if val.free_symbols else val)
-
-    def spec(self) -> str:
-        return f"dirichlet:{self.alpha}"
+from markov_icl.errors import MarkovICLError
+from markov_icl.symbolic.laws import N_SYMBOL, DirichletKernel, check_states, parse_alpha
+from markov_icl.symbolic.objective import Index, check_d, parse_n
+from markov_icl.symbolic.solve import Solution, exact_solve
 
 
 class MultiStateTerms:
@@ -238,42 +180,36 @@ class MultiStateTerms:
         return H, h, sp.factor(to(self.E_y2))
 
 
-@dataclass
-class MultiStateSolution:
-    """``X* = H^{-1} h`` and ``f~* = E[y^2] - h^T X*`` (SymPy values)."""
-
-    H: sp.Matrix
-    beta: list
-    E_y2: sp.Expr
-    X_star: list | None
-    f_tilde_star: sp.Expr | None
-
-
-def solve_multistate(terms: MultiStateTerms, n=None) -> MultiStateSolution:
-    """Exact minimiser of the enlarged-space objective for S-state chains (Lemma C.8).
+def solve_multistate(terms: MultiStateTerms, n=None) -> Solution:
+    """Exact minimiser of the enlarged-space objective for S-state chains (the paper's Lemma C.8).
 
     Numeric n and rational alpha: exact rational linear solve (any d). Symbolic n or
-    alpha: SymPy fraction-field solve, allowed only for ``d m <= 3`` (d = 1).
+    alpha: SymPy fraction-field solve, for ``d m <= 3`` (d = 1) only; for larger d the
+    solution carries H, beta and E[y^2] with ``X_star = None``.
 
     Raises:
-        MarkovICLError: H singular, or a symbolic solve that is too large.
+        MarkovICLError: when H is singular.
     """
     nv = parse_n(n)
     to = terms.domain.to_sympy
-    beta = [sp.factor(to(v)) for v in terms.h]
+    beta = tuple(sp.factor(to(v)) for v in terms.h)
     ey2 = sp.factor(to(terms.E_y2))
+    index = tuple(tuple(ix) for ix in terms.idx.index)
+
+    def make(H, X, f, method):
+        return Solution(terms.d, None, nv, terms.kernel, "exact", terms.S, index, beta, ey2, X, f, method, H)
+
     if nv.is_number and terms.domain == QQ:
         H = terms.H(nv)
-        X = solve_exact(H, terms.beta_vector())
+        X = exact_solve(H, terms.beta_vector())
         f = ey2 - sum(b * xv for b, xv in zip(beta, X))
-        return MultiStateSolution(H.to_Matrix(), beta, ey2, X, f)
+        return make(H, X, f, "exact rational solve (python-flint)")
     Hs, _, _ = terms.symbolic(nv)
     if terms.idx.dm > 3:
-        return MultiStateSolution(Hs, beta, ey2, None, None)
-    X = list(Hs.LUsolve(sp.Matrix(beta)).applyfunc(sp.factor))
+        return make(Hs, None, None, "not solved: symbolic X* for S-state chains is derived for d = 1")
+    X = tuple(Hs.LUsolve(sp.Matrix(beta)).applyfunc(sp.factor))
     f = sp.factor(ey2 - sum(b * xv for b, xv in zip(beta, X)))
-    return MultiStateSolution(Hs, beta, ey2, X, f)
+    return make(Hs, X, f, "fraction-field LU solve")
 
 
-__all__ = ["ALPHA_SYMBOL", "DirichletKernel", "MultiStateTerms", "MultiStateSolution", "solve_multistate",
-           "parse_alpha", "parse_dirichlet", "check_states"]
+__all__ = ["MultiStateTerms", "solve_multistate"]

@@ -1,4 +1,4 @@
-"""The enlarged-space objective (SPEC §3-4): index order, H, beta, E[y^2], X*, f~*.
+"""The enlarged-space objective (theory §3-4): index order, H, beta, E[y^2], X*, f~*.
 
 With ``phi_r = x_{q,j} G_(u,v)`` in the order ``r = (j-1) m + pos(u,v)`` the loss of a
 one-layer LSA is ``f~(X) = E[y^2] - 2 beta^T X + X^T H X`` where
@@ -7,7 +7,7 @@ one-layer LSA is ``f~(X) = E[y^2] - 2 beta^T X + X^T H X`` where
     E[G_uv G_u'v' | K]   = (1/n) E[z_u z_v z_u' z_v' | K] + (1 - 1/n) E[z_u z_v|K] E[z_u' z_v'|K].
 
 Each chain moment is affine in that chain's first state, ``alpha_T + s_1 delta_T``
-(:mod:`symbolic.moments`), so with ``e`` ranging over {alpha, delta} choices
+(:mod:`markov_icl.symbolic.moments`), so with ``e`` ranging over {alpha, delta} choices
 
     H = (1/n) sum_{e0,e1} w(e0,e1,0) L(nu^e0 mu4^e1) + (1 - 1/n) sum_{e0,e1,e2} w(e0,e1,e2) L(nu^e0 mu^e1 mu'^e2)
 
@@ -23,14 +23,14 @@ from dataclasses import dataclass
 from functools import cached_property
 from itertools import product as iproduct
 
-import flint
+import numpy as np
 import sympy as sp
 from sympy.polys.domains import QQ
 from sympy.polys.matrices import DomainMatrix
 
-from symbolic.errors import MarkovICLError, check_int
-from symbolic.laws import N_SYMBOL, ChainLaw, parse_value
-from symbolic.moments import (
+from markov_icl.errors import MarkovICLError, check_int
+from markov_icl.symbolic.laws import N_SYMBOL, ChainLaw, parse_value
+from markov_icl.symbolic.moments import (
     KernelFunctional,
     coefficient_rows,
     conditional_moment,
@@ -59,10 +59,15 @@ def parse_n(value) -> sp.Expr:
 
 @dataclass(frozen=True)
 class Index:
-    """The enlarged-space index order of SPEC §3.
+    """The enlarged-space index order of theory §3.
 
     ``pairs`` lists ``(u, v)``, ``1 <= u <= v <= d+1``, row-major; ``pos(u, v)`` is the
     1-based rank; ``index`` lists ``[j, u, v]`` in order ``r = (j-1) m + pos(u, v)``.
+
+    Examples:
+        >>> idx = Index(2)
+        >>> idx.m, idx.dm, idx.pairs[:3], idx.r(2, 2, 3)
+        (6, 12, [(1, 1), (1, 2), (1, 3)], 11)
     """
 
     d: int
@@ -122,7 +127,7 @@ class ObjectiveTerms:
         d: chain input length (>= 1).
         law: the chain law; its kernel law fixes the tables, its initial law the weights.
         product_form: if True, build the paper's Lemma 3.2 product form
-            ``E[x_qi x_qj] E[G G]`` instead of the exact shared-kernel H (SPEC §4).
+            ``E[x_qi x_qj] E[G G]`` instead of the exact shared-kernel H (theory §4).
 
     The values depend on p, n, and the other free parameters only through
     :meth:`weights`; :meth:`H` / :meth:`beta` combine them (numbers or symbols).
@@ -350,18 +355,57 @@ class ObjectiveTerms:
         return H, beta, ey2
 
 
-def fmpq_matrix(M: DomainMatrix) -> flint.fmpq_mat:
-    """A DomainMatrix over QQ as a python-flint ``fmpq_mat``."""
-    if M.domain != QQ:
-        raise MarkovICLError(f"expected a rational matrix, got one over {M.domain}")
-    return M.to_dfm().rep
+def _exact_number(x) -> bool:
+    from numbers import Rational
+
+    return (isinstance(x, Rational) and not isinstance(x, bool)) or (isinstance(x, sp.Basic) and x.is_number
+                                                                      and not x.has(sp.Float))
 
 
-def solve_exact(H: DomainMatrix, beta: DomainMatrix):
-    """``X* = H^{-1} beta`` for rational H, beta (python-flint, exact)."""
-    Hf, bf = fmpq_matrix(H), fmpq_matrix(beta)
-    try:
-        x = Hf.solve(bf)
-    except ZeroDivisionError:
-        raise MarkovICLError("H is singular at these parameters: X* is not unique") from None
-    return [sp.Rational(int(v.p), int(v.q)) for v in x.entries()]
+def f_tilde(X, H, beta, E_y2):
+    """The enlarged-space loss ``f~(X) = E[y^2] - 2 beta^T X + X^T H X`` (theory §3).
+
+    This is the population loss of every one-layer LSA whose reparameterisation is
+    ``phi(b, A) = X``; it is written here once and used by every caller.
+
+    Args:
+        X: ``(..., dm)``: exact values (ints, fractions, SymPy numbers, also with square
+            roots), a NumPy float array or a torch tensor (batched over leading axes).
+        H: ``(dm, dm)``: a DomainMatrix or SymPy matrix for exact X, else an array / tensor.
+        beta: ``(dm,)``, and ``E_y2`` a number, of the same kind.
+
+    Returns:
+        An exact SymPy number for exact X and exact H, beta; otherwise a float array or
+        tensor of shape ``X.shape[:-1]``.
+
+    Examples:
+        >>> import sympy as sp
+        >>> f_tilde([1, 0], sp.eye(2), [sp.Rational(1, 2), 0], 1)     # 1 - 2 * 1/2 + 1
+        1
+        >>> import numpy as np
+        >>> f_tilde(np.array([[1.0, 0.0], [0.0, 0.0]]), np.eye(2), np.array([0.5, 0.0]), 1.0)
+        array([1., 1.])
+    """
+    if hasattr(H, "to_Matrix"):  # a DomainMatrix
+        if isinstance(X, (list, tuple)) and all(_exact_number(x) for x in X) and H.domain.is_QQ \
+                and all(sp.sympify(x).is_Rational for x in X):
+            dm = len(X)
+            Xd = DomainMatrix([[QQ.from_sympy(sp.Rational(x))] for x in X], (dm, 1), QQ)
+            bd = DomainMatrix([[QQ.from_sympy(sp.Rational(b))] for b in beta], (dm, 1), QQ)
+            val = (Xd.transpose() * (H * Xd)).to_list()[0][0] - 2 * (bd.transpose() * Xd).to_list()[0][0]
+            return sp.Rational(E_y2) + QQ.to_sympy(val)
+        H = H.to_Matrix()
+    if isinstance(X, (list, tuple)) and all(isinstance(x, (int, sp.Basic)) or _exact_number(x) for x in X):
+        Xm = sp.Matrix([sp.sympify(x) for x in X])
+        bm = sp.Matrix([sp.sympify(b) for b in beta])
+        val = sp.sympify(E_y2) - 2 * (bm.T * Xm)[0, 0] + (Xm.T * sp.Matrix(H) * Xm)[0, 0]
+        return sp.expand(val)
+    if type(X).__module__.startswith("torch"):
+        import torch
+
+        H = torch.as_tensor(H, dtype=X.dtype, device=X.device)
+        beta = torch.as_tensor(beta, dtype=X.dtype, device=X.device)
+    else:
+        X = np.asarray(X, dtype=np.float64)
+        H, beta = np.asarray(H, dtype=np.float64), np.asarray(beta, dtype=np.float64)
+    return E_y2 - 2 * (X * beta).sum(-1) + (X * (X @ H)).sum(-1)

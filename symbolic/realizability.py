@@ -1,7 +1,7 @@
-"""Realisability of an enlarged-space point by a one-layer LSA (SPEC §6, Remark C.15).
+"""Realisability of an enlarged-space point by a one-layer LSA (theory §6, Remark C.15).
 
 A one-layer LSA with last row ``b`` of ``P`` and first ``d`` columns ``A`` of ``Q``
-predicts ``<phi(b, A), x_q (kron) g>`` (SPEC §3), where
+predicts ``<phi(b, A), x_q (kron) g>`` (theory §3), where
 
     X^(j)_(u,u) = b_u A_{u,j},   X^(j)_(u,v) = b_u A_{v,j} + b_v A_{u,j}   (u < v).
 
@@ -32,44 +32,15 @@ from functools import lru_cache
 import sympy as sp
 from sympy.polys.matrices import DomainMatrix
 
-from symbolic.errors import MarkovICLError
-from symbolic.laws import N_SYMBOL, P_SYMBOL, ChainLaw, parse_probability
-from symbolic.objective import Index, ObjectiveTerms, check_d, parse_n
+from markov_icl.errors import MarkovICLError
+from markov_icl.symbolic.laws import N_SYMBOL, P_SYMBOL, parse_probability
+from markov_icl.symbolic.model import phi
+from markov_icl.symbolic.objective import Index, check_d, parse_n
 
 
-# --------------------------------------------------------------------------- phi and S_j
-def _pairs(d: int) -> list[tuple[int, int]]:
-    return Index(d).pairs
-
-
-def phi(b, A, d: int | None = None) -> list:
-    """The reparameterisation ``X = phi(b, A)`` of SPEC §3, in index order r.
-
-    Args:
-        b: length d + 1 (numbers, SymPy values or floats).
-        A: (d + 1) x d nested lists (``A[u][j]``, 0-based).
-        d: optional check of the dimension.
-
-    Returns:
-        The list ``X`` of length ``d m`` (same number type as the inputs).
-    """
-    dd = len(b) - 1
-    if d is not None and dd != d:
-        raise MarkovICLError(f"b must have length d + 1 = {d + 1}, got {len(b)}")
-    if len(A) != dd + 1 or any(len(row) != dd for row in A):
-        raise MarkovICLError(f"A must be (d+1) x d = {dd + 1} x {dd}")
-    out = []
-    for j in range(dd):
-        for u, v in _pairs(dd):
-            if u == v:
-                out.append(b[u - 1] * A[u - 1][j])
-            else:
-                out.append(b[u - 1] * A[v - 1][j] + b[v - 1] * A[u - 1][j])
-    return out
-
-
+# --------------------------------------------------------------------------- S_j
 def S_matrices(X, d: int) -> list[list[list]]:
-    """The symmetric ``(d+1) x (d+1)`` matrices ``S_j`` with ``yhat = sum_j x_qj <G, S_j>`` (SPEC §3).
+    """The symmetric ``(d+1) x (d+1)`` matrices ``S_j`` with ``yhat = sum_j x_qj <G, S_j>`` (theory §3).
 
     ``(S_j)_{uu} = X^(j)_(u,u)`` and ``(S_j)_{uv} = X^(j)_(u,v) / 2``.
     """
@@ -105,7 +76,7 @@ def _is_exact(x) -> bool:
 # --------------------------------------------------------------------------- the decision
 @dataclass
 class Realization:
-    """Outcome of :func:`realize` (SPEC §6).
+    """Outcome of :func:`realize` (theory §6).
 
     Attributes:
         realizable: whether some (b, A) has ``phi(b, A) == X``.
@@ -126,7 +97,7 @@ class Realization:
 
 
 def realize(X, d: int, tol: float = 1e-9) -> Realization:
-    """Decide whether X is realisable by a one-layer LSA (SPEC §6) and return (b, A).
+    """Decide whether X is realisable by a one-layer LSA (theory §6) and return (b, A).
 
     Exact when every entry of X is a rational (int, Fraction or SymPy Rational):
     square roots are handled in the algebraic field ``QQ<sqrt(Delta)>`` and
@@ -135,6 +106,13 @@ def realize(X, d: int, tol: float = 1e-9) -> Realization:
 
     Raises:
         MarkovICLError: wrong length of X or bad d.
+
+    Examples:
+        >>> r = realize([1, 3, 2], 1)           # S = [[1, 3/2], [3/2, 2]] is indefinite: realisable
+        >>> r.realizable, r.b, r.A
+        (True, [1/2, 1], [[2], [2]])
+        >>> realize([1, 0, 1], 1).realizable    # D = 0 - 4 < 0: definite, not realisable
+        False
     """
     check_d(d)
     if all(_is_exact(x) for x in X):
@@ -291,7 +269,7 @@ def _realize_float(X: list[float], d: int, tol: float) -> Realization:
         for j, Sj in enumerate(Ss):
             Sb = Sj @ b
             A[:, j] = 2 * Sb - b * (b @ Sb)
-        res = float(np.max(np.abs(np.array(phi(list(b), A.tolist())) - np.array(X))))
+        res = float(np.max(np.abs(phi(b, A) - np.array(X))))
         if best is None or res < best[0]:
             best = (res, b, A)
     res, b, A = best
@@ -305,15 +283,15 @@ def _realize_float(X: list[float], d: int, tol: float) -> Realization:
 # --------------------------------------------------------------------------- d = 1 region
 @lru_cache(maxsize=1)
 def _d1_solution():
-    from symbolic.solve import solve_symbolic_pn
+    from markov_icl.symbolic.solve import solve
 
-    return solve_symbolic_pn(ObjectiveTerms(1, ChainLaw.default()), P_SYMBOL, None)
+    return solve(1)
 
 
 def discriminant_d1() -> sp.Expr:
     """``D(p, n) = X2*^2 - 4 X1* X3*`` for d = 1 (i.i.d. Bernoulli(p), uniform kernel), exact.
 
-    X* comes from :func:`symbolic.solve.solve_symbolic_pn` (the engine, not a
+    X* comes from :func:`markov_icl.symbolic.solve.solve_symbolic_pn` (the engine, not a
     hand-typed formula); D is returned factored.
     """
     X1, X2, X3 = _d1_solution().X_star
@@ -322,7 +300,7 @@ def discriminant_d1() -> sp.Expr:
 
 @dataclass
 class RegionD1:
-    """The exact region ``D(p, n) >= 0`` of Theorem 3.3's parameters (SPEC §6).
+    """The exact region ``D(p, n) >= 0`` of Theorem 3.3's parameters (theory §6).
 
     Attributes:
         D: the discriminant as a factored rational function of (p, n).
@@ -351,6 +329,11 @@ M_SYMBOL = sp.Symbol("m")
 @lru_cache(maxsize=1)
 def region_d1() -> RegionD1:
     """The exact region of (p, n) where Theorem 3.3's parameters exist (d = 1).
+
+    Examples:
+        >>> r = region_d1()
+        >>> r.never_below, r.always_from       # never for n <= 4; for every p from n = 13
+        (4, 13)
 
     D = n^2 N(p, n) / (positive squares). In ``m = n - 1`` the quartic ``N`` has
     coefficients ``(+, +, +, -, -)`` for ``0 < p < 1`` (checked here symbolically), so by

@@ -1,9 +1,9 @@
-"""The best one-layer LSA: ``f* = min_{b, A} f(b, A)`` by variable projection (SPEC §6, Remark C.15).
+"""The best one-layer LSA: ``f* = min_{b, A} f(b, A)`` by variable projection (theory §6, Remark C.15).
 
-With ``phi = phi(b, A)`` (SPEC §3) the one-layer loss is
+With ``phi = phi(b, A)`` (theory §3) the one-layer loss is
 ``f(b, A) = E[y^2] - 2 beta^T phi + phi^T H phi``. For fixed b, phi is linear in A:
 ``phi = M(b) vec(A)`` with ``M(b) = I_d (kron) M0(b)`` and ``M0(b)`` the
-``m x (d+1)`` matrix of SPEC §3's formulas, injective for ``b != 0``. Hence
+``m x (d+1)`` matrix of theory §3's formulas, injective for ``b != 0``. Hence
 
     f(b) := min_A f(b, A) = E[y^2] - beta^T M (M^T H M)^{-1} M^T beta,
 
@@ -17,10 +17,11 @@ value, how many runs agree with it, and the spread. For d = 1 the minimum is cer
 exactly: with ``b = (1, t)`` the value is a rational function of t, whose critical
 points are the real roots of a polynomial (plus the direction ``b = (0, 1)``).
 
-Remark C.15's map psi is not given in SPEC; we take psi(X) = phi(b, A) of the
-Euclidean-nearest realisable point, ``argmin ||phi(b, A) - X||_2`` (computed by the same
-variable projection with H = I), so ``f(psi(X*)) = f~* + (psi - X*)^T H (psi - X*) >= f*``
-and ``psi(X*) = X*`` whenever X* is realisable.
+The paper's Remark C.15 defines psi(X) as parameters whose image under phi is the
+realisable point nearest to X; with the Euclidean norm that is
+``argmin ||phi(b, A) - X||_2``, computed by the same variable projection with H = I, so
+``f(psi(X*)) = f~* + (psi - X*)^T H (psi - X*) >= f*`` and ``psi(X*) = X*`` whenever X* is
+realisable.
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from symbolic.errors import MarkovICLError
-from symbolic.objective import Index, check_d
+from markov_icl.errors import MarkovICLError
+from markov_icl.symbolic.model import bilinear_tensor, phi
+from markov_icl.symbolic.objective import Index, check_d, f_tilde
 
 
 def _float_matrix(M) -> np.ndarray:
@@ -44,7 +46,7 @@ def _float_matrix(M) -> np.ndarray:
 
 
 class OneLayerLoss:
-    """``f(b, A)`` and its variable projection ``f(b)`` for given H, beta, E[y^2] (SPEC §6).
+    """``f(b, A)`` and its variable projection ``f(b)`` for given H, beta, E[y^2] (theory §6), in float64.
 
     Args:
         d: chain input length.
@@ -61,17 +63,12 @@ class OneLayerLoss:
         self.E_y2 = float(sp.Rational(E_y2)) if not isinstance(E_y2, float) else E_y2
         if self.H.shape != (self.idx.dm, self.idx.dm) or self.beta.shape != (self.idx.dm,):
             raise MarkovICLError(f"H must be {self.idx.dm} x {self.idx.dm} and beta of length {self.idx.dm}")
-        m, N = self.idx.m, d + 1
-        # M0(b) = sum_k b_k T[k],  N(a) = sum_k a_k T'[k]  (m x (d+1) each)
-        T = np.zeros((N, m, N))
-        for r, (u, v) in enumerate(self.idx.pairs):
-            u0, v0 = u - 1, v - 1
-            if u == v:
-                T[u0, r, u0] += 1.0
-            else:
-                T[u0, r, v0] += 1.0  # b_u A_v
-                T[v0, r, u0] += 1.0  # b_v A_u
-        self._T = T  # phi^(j)_r = sum_{k,l} b_k T[k, r, l] A_{l j}
+        self._T = bilinear_tensor(d)  # phi^(j)_r = sum_{k,l} b_k T[k, r, l] A_{l j}
+
+    @classmethod
+    def of(cls, solution) -> "OneLayerLoss":
+        """The one-layer loss of a numeric :class:`~markov_icl.symbolic.solve.Solution`."""
+        return cls(solution.d, solution.H_float, solution.beta_float, solution.E_y2_float)
 
     # ---- maps -----------------------------------------------------------------
     def M0(self, b: np.ndarray) -> np.ndarray:
@@ -79,18 +76,16 @@ class OneLayerLoss:
         return np.einsum("k,krl->rl", b, self._T)
 
     def phi(self, b: np.ndarray, A: np.ndarray) -> np.ndarray:
-        """``phi(b, A)`` in SPEC §3's order."""
-        return np.einsum("k,krl,lj->jr", b, self._T, A).reshape(-1)
+        """``phi(b, A)`` (theory §3), as float64."""
+        return phi(np.asarray(b, float), np.asarray(A, float))
 
     def loss(self, b, A) -> float:
-        """``f(b, A) = E[y^2] - 2 beta^T phi + phi^T H phi`` (SPEC §2-3)."""
-        x = self.phi(np.asarray(b, float), np.asarray(A, float))
-        return float(self.E_y2 - 2 * self.beta @ x + x @ self.H @ x)
+        """``f(b, A) = f~(phi(b, A))`` (theory §2-3)."""
+        return self.tilde(self.phi(b, A))
 
     def tilde(self, X) -> float:
-        """``f~(X) = E[y^2] - 2 beta^T X + X^T H X``."""
-        x = np.asarray(X, float)
-        return float(self.E_y2 - 2 * self.beta @ x + x @ self.H @ x)
+        """``f~(X) = E[y^2] - 2 beta^T X + X^T H X`` (theory §3)."""
+        return float(f_tilde(np.asarray(X, float), self.H, self.beta, self.E_y2))
 
     def project(self, b: np.ndarray):
         """``(f(b), A*(b), grad f(b))`` by least squares in A (variable projection)."""
@@ -114,7 +109,7 @@ class OneLayerLoss:
 
 @dataclass
 class FStar:
-    """The best one-layer LSA found (SPEC §6).
+    """The best one-layer LSA found (theory §6).
 
     Attributes:
         f_star: the minimum value (float).
@@ -219,7 +214,7 @@ def minimize_over_b(loss: OneLayerLoss, starts: int | None = None, seed: int = 0
 def f_star_d1_exact(H, beta, E_y2) -> FStar:
     """Exact global minimum of ``f(b)`` for d = 1 by enumerating critical points.
 
-    With ``b = (1, t)``: ``M0 = [[1, 0], [t, 1], [0, t]]`` and
+    With ``b = (1, t)``: ``phi(b, A) = M0 A`` with ``M0 = [[1, 0], [t, 1], [0, t]]`` and
     ``f(t) = E[y^2] - beta^T M (M^T H M)^{-1} M^T beta`` is a rational function of t with
     rational coefficients; its minimum over the circle is attained at a real root of the
     numerator of ``f'(t)`` or at ``b = (0, 1)`` (``t -> infinity``). Roots are isolated
@@ -233,7 +228,8 @@ def f_star_d1_exact(H, beta, E_y2) -> FStar:
     if Hs.shape != (3, 3):
         raise MarkovICLError("f_star_d1_exact needs d = 1 (3 x 3 H)")
     ey2 = sp.Rational(E_y2) if not hasattr(E_y2, "numerator") else sp.Rational(E_y2.numerator, E_y2.denominator)
-    M = sp.Matrix([[1, 0], [t, 1], [0, t]])
+    T = bilinear_tensor(1).astype(int)  # phi(b, A) = (b_1 T_1 + b_2 T_2) a, read off phi
+    M = sp.Matrix(T[0]) + t * sp.Matrix(T[1])  # b = (1, t)
     G = (M.T * Hs * M).applyfunc(sp.expand)
     r = M.T * bs
     f = sp.cancel(ey2 - (r.T * G.adjugate() * r)[0, 0] / G.det())
@@ -276,17 +272,32 @@ def _is_exact(H, beta, E_y2) -> bool:
     return exact(E_y2)
 
 
-def best_one_layer(d: int, H, beta, E_y2, starts: int | None = None, seed: int = 0,
-                   progress=None) -> FStar:
-    """``f*`` by the exact d = 1 route or the multistart route (d >= 2), SPEC §6."""
-    if d == 1 and _is_exact(H, beta, E_y2):
-        return f_star_d1_exact(H, beta, E_y2)
-    return minimize_over_b(OneLayerLoss(d, H, beta, E_y2), starts=starts, seed=seed, progress=progress)
+def best_one_layer(solution, starts: int | None = None, seed: int = 0, progress=None) -> FStar:
+    """``f* = min_{b,A} f(b, A)``, the best one-layer LSA (theory §6), for a numeric
+    :class:`~markov_icl.symbolic.solve.Solution`: exact for d = 1, a certified multistart
+    search for d >= 2.
+
+    Args:
+        solution: the objective at a numeric point (e.g. ``markov_icl.solve(2, "1/2", 10)``).
+        starts: multistart directions for d >= 2 (default ``16 * 2^ceil(log2(d + 1))``).
+        seed: seeds the start directions.
+        progress: ``progress(iterable, desc) -> iterable`` wrapping the loop over the starts.
+
+    Examples:
+        >>> from markov_icl.symbolic.solve import solve
+        >>> round(best_one_layer(solve(1, "1/2", 5)).f_star, 9)
+        0.364611217
+    """
+    if not getattr(solution, "is_numeric", False):
+        raise MarkovICLError("best_one_layer needs a solution at numeric parameters (give p and n)")
+    if solution.d == 1:
+        return f_star_d1_exact(solution.H_domain, solution.beta, solution.E_y2)
+    return minimize_over_b(OneLayerLoss.of(solution), starts=starts, seed=seed, progress=progress)
 
 
 @dataclass
 class Psi:
-    """psi(X) of Remark C.15 as implemented here: the Euclidean-nearest realisable point."""
+    """psi(X) of the paper's Remark C.15: parameters whose image is the realisable point nearest to X (Euclidean)."""
 
     b: np.ndarray
     A: np.ndarray
@@ -300,6 +311,10 @@ def psi(X, d: int, starts: int | None = None, seed: int = 0, progress=None) -> P
 
     Any (b, A) gives an upper bound ``f(psi) >= f*``; when X is realisable the minimum
     distance is 0 and psi(X) = X.
+
+    Examples:
+        >>> round(psi([1, 0, 1], 1).distance, 9)    # not realisable; the nearest realisable X, e.g. (1, 0, 0)
+        1.0
     """
     idx = Index(check_d(d))
     x = np.asarray([float(v) for v in X])
@@ -317,3 +332,117 @@ def psi(X, d: int, starts: int | None = None, seed: int = 0, progress=None) -> P
     Xp = dist_loss.phi(res.b, res.A)
     return Psi(res.b, res.A, Xp, math.sqrt(max(res.f_star, 0.0)),
                "psi = nearest realisable point in the Euclidean norm; " + res.certificate)
+
+
+#: above this d the multistart search is still run, but its minimum is not called certified
+MAX_CERTIFIED_D = 6
+
+
+@dataclass
+class OptimumRealization:
+    """Is the enlarged-space optimum X* realised by a one-layer LSA, and how far is the best one
+    (theory §6)? What ``markov-icl realize`` reports.
+
+    Attributes:
+        solution: the exact objective and X* (:class:`~markov_icl.symbolic.solve.Solution`).
+        realization: the exact decision for X* (:class:`~markov_icl.symbolic.realizability.Realization`).
+        discriminant: ``D = X2^2 - 4 X1 X3`` for d = 1 (exact), else None.
+        f_star: the best one-layer loss (equal to f~* exactly when X* is realisable).
+        f_psi: ``f(psi(X*))``, the loss at the parameters nearest to X* (Remark C.15).
+        b, A: the best one-layer parameters (float; b of unit norm).
+        sandwich: ``f~* <= f* <= f(psi(X*))`` holds.
+        certificate: how f* and the decision were certified.
+    """
+
+    solution: object
+    realization: object
+    discriminant: sp.Rational | None
+    f_star: float
+    f_psi: float
+    b: np.ndarray
+    A: np.ndarray
+    sandwich: bool
+    certificate: str
+
+    @property
+    def realizable(self) -> bool:
+        return bool(self.realization.realizable)
+
+    @property
+    def gap(self) -> float:
+        """``f* - f~*`` (0 exactly where X* is realisable)."""
+        return self.f_star - float(self.solution.f_tilde_star)
+
+    def to_dict(self) -> dict:
+        """JSON-ready: exact quantities as strings with a ``_float`` twin (``f_tilde_star``,
+        ``f_tilde_star_float``, ``X_star``, ``X_star_float``, ``discriminant``, ``discriminant_float``);
+        f*, f(psi), gap, b, A as floats; ``realization`` the exact (b, A) as strings or None."""
+        s, rz = self.solution, self.realization
+        realization = None
+        if rz.realizable:
+            realization = {"b": [str(x) for x in rz.b], "A": [[str(x) for x in row] for row in rz.A]}
+        return {
+            "d": s.d, "p": str(s.p), "n": str(s.n),
+            "realizable": self.realizable, "reason": rz.reason,
+            "discriminant": None if self.discriminant is None else str(self.discriminant),
+            "discriminant_float": None if self.discriminant is None else float(self.discriminant),
+            "X_star": [str(x) for x in s.X_star], "X_star_float": [float(x) for x in s.X_star],
+            "f_tilde_star": str(s.f_tilde_star), "f_tilde_star_float": float(s.f_tilde_star),
+            "f_star": float(self.f_star), "f_psi": float(self.f_psi), "gap": float(self.gap),
+            "sandwich": bool(self.sandwich),
+            "b": [float(x) for x in self.b], "A": [[float(x) for x in row] for row in np.asarray(self.A)],
+            "realization": realization,
+            "psi": "psi(X) = phi(b, A) of the realisable point nearest to X in the Euclidean norm (Remark C.15)",
+            "certificate": self.certificate,
+        }
+
+
+def realize_optimum(d: int, p, n, starts: int | None = None, seed: int = 0, progress=None) -> OptimumRealization:
+    """Decide exactly whether X* (i.i.d. Bernoulli(p) starts, uniform kernel) is realised by a
+    one-layer LSA, and compute the best one-layer loss f* and ``f(psi(X*))`` (theory §6).
+
+    Args:
+        d, p, n: the point (p an exact rational in (0, 1), n an integer >= 1).
+        starts, seed: the multistart search for d >= 2 (:func:`best_one_layer`).
+        progress: ``progress(iterable, desc) -> iterable`` around the multistart loops.
+
+    Examples:
+        >>> r = realize_optimum(1, "1/2", 5)
+        >>> r.realizable, r.discriminant, f"{r.gap:.3e}"
+        (False, -1/12, '2.788e-05')
+    """
+    from markov_icl.symbolic.laws import parse_probability
+    from markov_icl.symbolic.objective import parse_n
+    from markov_icl.symbolic.realizability import realize
+    from markov_icl.symbolic.solve import solve
+
+    check_d(d)
+    if p is None or n is None:
+        raise MarkovICLError("realize needs numeric p and n (e.g. p = 1/2, n = 5)")
+    pv, nv = parse_probability(p), parse_n(n)
+    if not nv.is_Integer:
+        raise MarkovICLError(f"n must be an integer >= 1, got {n}")
+    sol = solve(d, pv, nv)
+    X, ft = sol.X_star, sol.f_tilde_star
+    rz = realize(X, d)
+    disc = sp.Rational(X[1] ** 2 - 4 * X[0] * X[2]) if d == 1 else None
+    res = best_one_layer(sol, starts=starts, seed=seed, progress=progress)
+    ps = psi(X, d, starts=starts, seed=seed, progress=progress)
+    f_psi = OneLayerLoss.of(sol).tilde(ps.X)
+    cert = [res.certificate]
+    if d > MAX_CERTIFIED_D:
+        cert.append(f"d = {d} > {MAX_CERTIFIED_D}: the multistart minimum is an upper bound on f*, not certified")
+    b, A, f_star = res.b, res.A, res.f_star
+    if rz.realizable:
+        bf = np.array([float(sp.N(x, 30)) for x in rz.b])
+        Af = np.array([[float(sp.N(x, 30)) for x in row] for row in rz.A])
+        scale = np.linalg.norm(bf)
+        b, A = bf / scale, Af * scale
+        cert.insert(0, f"X* is realisable ({rz.reason}); phi(b, A) = X* verified exactly, so f* = f~* exactly; "
+                       f"the search independently gives f* - f~* = {res.f_star - float(ft):.2e}")
+        f_star = f_psi = float(ft)
+    else:
+        cert.insert(0, f"X* is not realisable ({rz.reason}), so f* > f~*")
+    sandwich = float(ft) - 1e-12 <= f_star <= f_psi + 1e-12
+    return OptimumRealization(sol, rz, disc, float(f_star), float(f_psi), np.asarray(b), np.asarray(A), sandwich,
+                              " | ".join(cert))

@@ -1,8 +1,9 @@
-"""Importable formulas: lambdified NumPy / Torch values equal the exact rationals; Torch is differentiable.
+"""Importable formulas: lambdified NumPy / Torch values equal the exact rationals; Torch is differentiable
+and follows the dtype and device of its inputs.
 
 Oracles: exact rationals from an independent exact route (python-flint solve of the numeric
-system, :func:`symbolic.solve.solve_numeric`), SPEC §5's published values, and finite
-differences (``torch.autograd.gradcheck``).
+system, :func:`markov_icl.solve`), the published closed forms (theory §5), finite differences
+(``torch.autograd.gradcheck``) and SymPy's derivative of the exact rational function.
 """
 
 import numpy as np
@@ -10,28 +11,17 @@ import pytest
 import sympy as sp
 import torch
 
-from derivations import theorem_3_3
-from derivations.formulas import objective
-from symbolic.errors import MarkovICLError
-from symbolic.laws import ChainLaw
-from symbolic.objective import ObjectiveTerms
-from symbolic.solve import solve_numeric
+from markov_icl import functions, solve
+from markov_icl.derivations import theorem_3_3
+from markov_icl.errors import MarkovICLError
 
 P_GRID = ["1/10", "1/3", "1/2", "7/10", "19/20"]
 N_GRID = [1, 2, 5, 10, 137]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _cache_dir(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MARKOV_ICL_CACHE", str(tmp_path_factory.mktemp("cache")))
-        yield
-
-
 def _exact(d, pv, nv):
-    sol = solve_numeric(ObjectiveTerms(d, ChainLaw.default(pv)), n=nv)
-    H = np.array(sp.Matrix(sol.H.to_Matrix()).tolist(), dtype=float)
-    return (np.array([float(x) for x in sol.X_star]), float(sol.f_tilde_star), H,
+    sol = solve(d, pv, nv)
+    return (np.array([float(x) for x in sol.X_star]), float(sol.f_tilde_star), sol.H_float,
             np.array([float(b) for b in sol.beta]), float(sol.E_y2))
 
 
@@ -60,7 +50,7 @@ def test_theorem_3_3_callables_equal_exact_rationals(backend):
             assert abs(got["E_y2"][i, j] - ey2) < 1e-12
 
 
-def test_spec5_points():
+def test_published_points():
     x = theorem_3_3.x_star()(0.5, np.array([5.0, 10.0]))
     np.testing.assert_allclose(x[0], [1 / 6, 1 / 2, 1 / 2], atol=1e-14)
     np.testing.assert_allclose(x[1], [4 / 57, 52 / 57, 8 / 19], atol=1e-14)
@@ -70,7 +60,7 @@ def test_spec5_points():
 @pytest.mark.parametrize("d", [2, 3])
 @pytest.mark.parametrize("backend", ["numpy", "torch"])
 def test_objective_any_d_equals_exact(d, backend):
-    fns = objective(d, backend=backend)
+    fns = functions(d, backend=backend)
     for pv, nv in [("1/3", 2), ("1/2", 10), ("4/5", 37)]:
         X, f, H, b, ey2 = _exact(d, pv, nv)
         pf = float(sp.Rational(pv))
@@ -90,7 +80,7 @@ def test_torch_gradcheck_float64():
     assert torch.autograd.gradcheck(lambda a, b: xs(a, b), (p, n))
     assert torch.autograd.gradcheck(lambda a, b: fs(a, b), (p, n))
     assert torch.autograd.gradcheck(lambda a, b: theorem_3_3.H(backend="torch")(a, b), (p, n))
-    f2 = objective(2, backend="torch")
+    f2 = functions(2, backend="torch")
     p2 = torch.tensor([0.3, 0.6], dtype=torch.float64, requires_grad=True)
     n2 = torch.tensor([4.0, 12.0], dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(lambda a, b: f2.X_star(a, b), (p2, n2))
@@ -98,8 +88,8 @@ def test_torch_gradcheck_float64():
 
 def test_gradient_matches_exact_derivative():
     # d f~*/dp at (1/2, 5) from the exact rational function, differentiated by SymPy
-    from derivations.formulas import exact_d1
-    from symbolic.laws import N_SYMBOL, P_SYMBOL
+    from markov_icl.derivations.formulas import exact_d1
+    from markov_icl.symbolic.laws import N_SYMBOL, P_SYMBOL
 
     f = exact_d1()["f_tilde_star"]
     want = float(sp.diff(f, P_SYMBOL).subs({P_SYMBOL: sp.Rational(1, 2), N_SYMBOL: 5}))
@@ -112,11 +102,11 @@ def test_bad_backend():
     with pytest.raises(MarkovICLError, match="backend"):
         theorem_3_3.x_star(backend="jax")
     with pytest.raises(MarkovICLError, match="backend"):
-        objective(2, backend="jax")
+        functions(2, backend="jax")
 
 
-def test_theorem_3_3_H_beta_equal_spec5_closed_forms():
-    """SPEC §5's closed forms of H and beta (d = 1), evaluated on a grid, against the exported callables."""
+def test_theorem_3_3_H_beta_equal_the_published_closed_forms():
+    """The closed forms of H and beta (d = 1, theory §5), evaluated on a grid, against the exported callables."""
     p = np.linspace(0.05, 0.95, 7)[:, None]
     n = np.array([1.0, 2.0, 5.0, 10.0, 37.0])[None, :]
     h11 = p**2 * (1 + (n - 1) * p) / n
@@ -131,3 +121,42 @@ def test_theorem_3_3_H_beta_equal_spec5_closed_forms():
         np.testing.assert_allclose(beta[..., u], spec_beta[u], rtol=1e-13, atol=0)
         for v in range(3):
             np.testing.assert_allclose(H[..., u, v], spec_H[u][v], rtol=1e-13, atol=0)
+
+
+@pytest.mark.parametrize("d", [1, 2])
+def test_exports_follow_the_dtype_of_their_inputs(d):
+    """float32 in, float32 out (NumPy and torch), and the values still match the exact ones to float32 precision."""
+    X, f, *_ = _exact(d, "1/2", 10)
+    fn = functions(d)
+    x32 = fn.X_star(np.float32(0.5), np.float32(10.0))
+    assert x32.dtype == np.float32 and np.abs(x32 - X).max() < 1e-4 * max(1, np.abs(X).max())
+    assert fn.X_star(0.5, 10).dtype == np.float64
+    ft = functions(d, backend="torch")
+    p32 = torch.tensor([0.5], dtype=torch.float32)
+    for name in ("H", "beta", "E_y2", "X_star", "f_tilde_star"):
+        out = getattr(ft, name)(p32, 10.0)
+        assert out.dtype == torch.float32, name
+    assert abs(float(ft.f_tilde_star(p32, 10.0)[0]) - f) < 1e-5
+    assert ft.X_star(torch.tensor(0.5, dtype=torch.float64), 10).dtype == torch.float64
+    assert ft.X_star(0.5, 10).dtype == torch.float64  # plain numbers: float64
+
+
+def test_torch_exports_run_on_the_meta_device():
+    """Constants are created on the input's device: a meta tensor gives meta results of the right shape."""
+    ft = functions(2, backend="torch")
+    p = torch.empty(4, 3, device="meta", dtype=torch.float32)
+    for name, shape in (("H", (4, 3, 12, 12)), ("beta", (4, 3, 12)), ("X_star", (4, 3, 12)), ("f_tilde_star", (4, 3))):
+        out = getattr(ft, name)(p, torch.tensor(10.0, device="meta"))
+        assert out.device.type == "meta" and out.dtype == torch.float32 and tuple(out.shape) == shape, name
+    closed = theorem_3_3.x_star(backend="torch")(p, torch.tensor(5.0, device="meta"))
+    assert closed.device.type == "meta" and tuple(closed.shape) == (4, 3, 3)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_torch_exports_on_cuda():
+    ft = functions(2, backend="torch")
+    p = torch.tensor([0.5], device="cuda", dtype=torch.float64)
+    X, *_ = _exact(2, "1/2", 10)
+    got = ft.X_star(p, 10.0)
+    assert got.device.type == "cuda"
+    assert np.abs(got.cpu().numpy()[0] - X).max() < 1e-10 * max(1, np.abs(X).max())

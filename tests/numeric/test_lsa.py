@@ -1,11 +1,12 @@
-"""LSA models (SPEC §2, §3, §7) against hand-written loops that share no code with them."""
+"""LSA models (theory §2, §3, §7) against hand-written loops that share no code with them."""
 
 import numpy as np
 import pytest
 import torch
 
-from numeric.lsa import DenseLSA, SparseLSA, StructuredLSA, one_layer_params, phi
-from symbolic.errors import MarkovICLError
+from markov_icl.errors import MarkovICLError
+from markov_icl.numeric.lsa import DenseLSA, SparseLSA, StructuredLSA, one_layer_params, phi
+from markov_icl.oracles import phi_by_definition
 
 
 def random_prompts(B, d, n, seed, states=None):
@@ -17,7 +18,7 @@ def random_prompts(B, d, n, seed, states=None):
 
 
 def kron_features(Z):
-    """x_q (kron) g by explicit loops, r = (j-1) m + pos(u, v) (SPEC §3)."""
+    """x_q (kron) g by explicit loops, r = (j-1) m + pos(u, v) (theory §3)."""
     B, D, N1 = Z.shape
     d, n = D - 1, N1 - 1
     out = np.zeros((B, d * D * (D + 1) // 2))
@@ -32,19 +33,8 @@ def kron_features(Z):
     return out
 
 
-def phi_loops(b, A):
-    """X^(j)_(u,u) = b_u A_{u,j}; X^(j)_(u,v) = b_u A_{v,j} + b_v A_{u,j} (SPEC §3)."""
-    D, d = A.shape
-    X = []
-    for j in range(d):
-        for u in range(D):
-            for v in range(u, D):
-                X.append(b[u] * A[u, j] if u == v else b[u] * A[v, j] + b[v] * A[u, j])
-    return np.array(X)
-
-
 def dense_loops(Z, Ps, Qs):
-    """Z_{l+1} = Z_l + (1/n) P_l Z_l M Z_l^T Q_l Z_l with explicit matrices (SPEC §2)."""
+    """Z_{l+1} = Z_l + (1/n) P_l Z_l M Z_l^T Q_l Z_l with explicit matrices (theory §2)."""
     out = []
     for Zb in Z:
         n = Zb.shape[1] - 1
@@ -62,7 +52,7 @@ def test_one_layer_equals_phi_inner_product(kind, d, n):
     model = DenseLSA(d, layers=1, init_scale=0.7, seed=3) if kind == "dense" else SparseLSA(d, init_scale=0.7, seed=3)
     b, A = one_layer_params(model)
     X = phi(b, A).numpy()
-    assert np.allclose(X, phi_loops(b.numpy(), A.numpy()), atol=1e-14, rtol=0)
+    assert np.allclose(X, np.array(phi_by_definition(b.numpy(), A.numpy())), atol=1e-14, rtol=0)
     yhat = model(torch.as_tensor(Z)).detach().numpy()
     assert np.max(np.abs(yhat - kron_features(Z) @ X)) < 1e-10
 
@@ -77,7 +67,7 @@ def test_dense_multilayer_matches_matrix_loops():
 
 
 def test_models_take_multistate_inputs():
-    """States used as numbers (SPEC §8): nothing binary-specific in the models."""
+    """States used as numbers (theory §8): nothing binary-specific in the models."""
     Z = random_prompts(10, 3, 6, seed=4, states=4)
     sparse = SparseLSA(3, seed=2)
     X = phi(*one_layer_params(sparse)).numpy()
@@ -86,7 +76,7 @@ def test_models_take_multistate_inputs():
 
 
 def structured_recursion(Z, bx, by, Abar, a):
-    """SPEC §7 by explicit loops over columns: y_i <- y_i + <u_l, x_i>, theta_{l+1} = theta_l + u_l."""
+    """theory §7 by explicit loops over columns: y_i <- y_i + <u_l, x_i>, theta_{l+1} = theta_l + u_l."""
     out, thetas = [], []
     for Zb in Z:
         D, N1 = Zb.shape

@@ -1,4 +1,4 @@
-"""The prompt sampler (SPEC §1) against the exact objective and the kernel it was given.
+"""The prompt sampler (theory §1) against the exact objective and the kernel it was given.
 
 Oracles: the exact H, beta, E[y^2] of :class:`symbolic.objective.ObjectiveTerms` (checked
 elsewhere against brute-force enumeration) with a Monte Carlo tolerance of 5 standard
@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from numeric.montecarlo import estimate_objective
-from numeric.prompts import enlarged_features, sample_prompts
-from symbolic.errors import MarkovICLError
-from symbolic.laws import A_SYMBOL, ChainLaw, InitLaw, KernelLaw
-from symbolic.objective import ObjectiveTerms
+from markov_icl.errors import MarkovICLError
+from markov_icl.numeric.montecarlo import estimate_objective
+from markov_icl.numeric.prompts import enlarged_features, sample_prompts
+from markov_icl.symbolic.laws import A_SYMBOL, ChainLaw, InitLaw, KernelLaw
+from markov_icl.symbolic.objective import ObjectiveTerms
 
 Z_TOL = 5.0  # standard errors
 
@@ -101,7 +101,7 @@ def test_seeded_reproducibility():
 
 
 def test_features_order():
-    """x_q (kron) g in the order r = (j-1) m + pos(u, v), u <= v row-major (SPEC §3)."""
+    """x_q (kron) g in the order r = (j-1) m + pos(u, v), u <= v row-major (theory §3)."""
     pb = sample_prompts(ChainLaw.default("1/2"), 2, 5, 7, seed=1)
     feats = enlarged_features(pb.Z0)
     idx = ObjectiveTerms(2, ChainLaw.default("1/2")).idx.index

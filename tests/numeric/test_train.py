@@ -6,23 +6,24 @@ import numpy as np
 import pytest
 import torch
 
-from derivations.verify_cmd import exact_objective, population_loss, verify
-from numeric.lsa import DenseLSA, SparseLSA, one_layer_params, phi
-from numeric.montecarlo import estimate_loss
-from numeric.train import train
-from symbolic.errors import MarkovICLError
-from symbolic.laws import ChainLaw
+from markov_icl import solve
+from markov_icl.errors import MarkovICLError
+from markov_icl.numeric.lsa import DenseLSA, SparseLSA, one_layer_params
+from markov_icl.numeric.montecarlo import estimate_loss
+from markov_icl.numeric.train import train
+from markov_icl.numeric.verify import verify
+from markov_icl.symbolic.laws import ChainLaw
 
 LAW = ChainLaw.default("1/2")
 
 
 def test_mc_loss_matches_exact_loss_of_a_random_model():
     """E[(yhat - y)^2] by Monte Carlo vs E[y^2] - 2 beta.phi + phi.H.phi from the exact objective."""
-    obj = exact_objective(2, "1/3", 5)
+    sol = solve(2, "1/3", 5)
     model = SparseLSA(2, init_scale=0.8, seed=7)
-    X = phi(*one_layer_params(model)).numpy()
-    est = estimate_loss(model, obj["law"], 2, 5, 200_000, seed=3)
-    assert abs(float(est.mean) - population_loss(X, obj)) < 5 * float(est.stderr)
+    b, A = one_layer_params(model)
+    est = estimate_loss(model, sol.law, 2, 5, 200_000, seed=3)
+    assert abs(float(est.mean) - float(sol.loss(b.numpy(), A.numpy()))) < 5 * float(est.stderr)
 
 
 @pytest.mark.parametrize("online", [True, False])
@@ -53,18 +54,19 @@ def test_bad_settings(kw):
 
 
 def test_trained_one_layer_reaches_the_exact_optimum():
-    """d = 1, p = 1/2, n = 10 is realisable (SPEC §6): f(phi) -> f~*, phi -> X* = (4/57, 52/57, 8/19)."""
+    """d = 1, p = 1/2, n = 10 is realisable (theory §6): f(phi) -> f~*, phi -> X* = (4/57, 52/57, 8/19)."""
     res = verify(1, "1/2", 10, seed=0, progress=False)
-    assert np.allclose(res["X_star"], [4 / 57, 52 / 57, 8 / 19], atol=1e-12)
-    assert 0 <= res["trained_loss_exact"] - res["f_tilde_star"] < 1e-3
+    assert res["X_star"] == ["4/57", "52/57", "8/19"] and res["f_tilde_star"] == "121/342"
+    assert np.allclose(res["X_star_float"], [4 / 57, 52 / 57, 8 / 19], atol=1e-15)
+    assert 0 <= res["trained_loss_exact"] - 121 / 342 < 1e-3
     assert res["phi_distance"] < 0.05
-    assert math.isclose(res["phi_distance"], float(np.linalg.norm(np.subtract(res["phi_trained"], res["X_star"]))))
+    assert math.isclose(res["phi_distance"], float(np.linalg.norm(np.subtract(res["phi_trained"], res["X_star_float"]))))
     assert abs(res["trained_loss_mc"] - res["trained_loss_exact"]) < 5 * res["trained_loss_mc_stderr"]
 
 
 def test_unrealisable_point_trains_to_f_star_not_f_tilde_star():
-    """p = 1/2, n = 5: X* is not realisable (D = -1/12, SPEC §6); training stops at f* > f~*."""
-    pytest.importorskip("symbolic.varpro")
+    """p = 1/2, n = 5: X* is not realisable (D = -1/12, theory §6); training stops at f* > f~*."""
     res = verify(1, "1/2", 5, seed=0, progress=False, with_f_star=True)
-    assert res["f_star"] - res["f_tilde_star"] > 2e-5
+    assert res["f_tilde_star"] == "35/96"
+    assert res["f_star"] - 35 / 96 > 2e-5
     assert abs(res["trained_loss_exact"] - res["f_star"]) < 2e-6

@@ -3,9 +3,9 @@
 import numpy as np
 import sympy as sp
 
-from symbolic.certify import certify_numeric, certify_symbolic, positive_on_region
-from symbolic.laws import ChainLaw, InitLaw, KernelLaw
-from symbolic.objective import ObjectiveTerms
+from markov_icl.symbolic.certify import certify_numeric, certify_symbolic, positive_on_region
+from markov_icl.symbolic.laws import ChainLaw, InitLaw, KernelLaw
+from markov_icl.symbolic.objective import ObjectiveTerms
 
 
 def test_numeric_pd_and_agrees_with_eigenvalues():

@@ -1,4 +1,4 @@
-"""Theorem 3.5's reduction (SPEC §6): separability and bilinear feasibility agree.
+"""Theorem 3.5's reduction (theory §6): separability and bilinear feasibility agree.
 
 Oracles: in 1-D, two thresholds separate iff no point of Q lies in [min P, max P] (a
 closed-form rule, independent of the LP code); the separable witnesses are checked by
@@ -12,8 +12,8 @@ import random
 import pytest
 import sympy as sp
 
-from symbolic.errors import MarkovICLError
-from symbolic.hardness import (
+from markov_icl.errors import MarkovICLError
+from markov_icl.symbolic.hardness import (
     EXAMPLE_C13_NONSEPARABLE,
     EXAMPLE_C13_SEPARABLE,
     SeparabilityInstance,
@@ -22,7 +22,7 @@ from symbolic.hardness import (
     solve_feasibility,
     witness,
 )
-from symbolic.objective import Index
+from markov_icl.symbolic.objective import Index
 
 CASES = {
     "xor (strip)": ([[0, 0], [1, 1]], [[1, 0], [0, 1]], True),
@@ -82,12 +82,12 @@ def test_exact_decider_matches_the_1d_rule():
 def test_example_c13_sizes_and_the_lsa_special_case():
     B = build_instance(EXAMPLE_C13_SEPARABLE)
     m1, k1, n1 = EXAMPLE_C13_SEPARABLE.sizes
-    assert (m1, k1, n1) == (2, 2, 2)  # SPEC §6: m' = k' = n' = 2
+    assert (m1, k1, n1) == (2, 2, 2)  # theory §6: m' = k' = n' = 2
     # count of system 13's unknowns in an equality-only encoding: two planes (w_i, g_i), zeta_1, zeta_2 in R^k',
     # one squared slack per inequality (2 m' for P, 2 k' for Q); d is that count, dm = d (d+1)(d+2)/2
     d = 2 * (n1 + 1) + 2 * k1 + 2 * (m1 + k1)
     assert B.d == d == 18 and B.dm == d * (d + 1) * (d + 2) // 2 == Index(d).dm
-    # documented gap: SPEC quotes the paper's d = 8, dm = 360 for its own (unstated) layout
+    # documented gap: the paper (Example C.13) states d = 8, dm = 360 for its own (unstated) layout
     assert (B.d, B.dm) != (8, 360)
     assert len(B.X()) == B.dm and B.D(1)[0, 0] == 1 and B.D(B.dm) == sp.zeros(19, 19)
     assert not decide_separability(EXAMPLE_C13_NONSEPARABLE).separable

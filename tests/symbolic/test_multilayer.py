@@ -1,4 +1,4 @@
-"""Theorem 4.1 (SPEC §7): structured multilayer LSA = recursion theta_{l+1} = theta_l + u_l
+"""Theorem 4.1 (theory §7): structured multilayer LSA = recursion theta_{l+1} = theta_l + u_l
 = preconditioned gradient steps on R1, R2. Exact polynomial identities, fully symbolic prompts.
 
 Coverage of "forward pass = recursion" for d <= 3, n <= 3, L <= 3:
@@ -11,7 +11,7 @@ Coverage of "forward pass = recursion" for d <= 3, n <= 3, L <= 3:
   QQ[x, y, params] and compares it with the expanded recursion. Its size grows like a
   tower in L (d = 2, n = 2, L = 3 does not finish in minutes), so CI runs it directly for
   every d, n <= 3 with L <= 2, and for L = 3 at (d, n) in {(1, 1), (1, 2), (1, 3), (2, 1)}.
-* An independent oracle (plain ``sympy.Matrix`` products of SPEC §2, no code from
+* An independent oracle (plain ``sympy.Matrix`` products of theory §2, no code from
   symbolic/multilayer.py's ring machinery) for d = 1, 2 small and, with random rationals
   for every input and parameter, up to L = 4.
 * Negative controls: the wrong sign of Q, a perturbed recursion and real (non-binary)
@@ -25,8 +25,8 @@ import random
 import pytest
 import sympy as sp
 
-from symbolic.errors import MarkovICLError
-from symbolic.multilayer import (
+from markov_icl.errors import MarkovICLError
+from markov_icl.symbolic.multilayer import (
     LayerParams,
     SymbolicPrompt,
     check_forward_identity,
@@ -42,10 +42,10 @@ GRID = [(d, n) for d in (1, 2, 3) for n in (1, 2, 3)]
 FORWARD_L3 = [(1, 1), (1, 2), (1, 3), (2, 1)]
 
 
-# -- the oracle: SPEC §2 written out with sympy.Matrix ------------------------------------
+# -- the oracle: theory §2 written out with sympy.Matrix ------------------------------------
 
 def spec_forward(Z0: sp.Matrix, PQ: list[tuple[sp.Matrix, sp.Matrix]], n: int) -> list[sp.Matrix]:
-    """``Z_{l+1} = Z_l + (1/n) P_l Z_l M Z_l^T Q_l Z_l``, ``M = diag(1,..,1,0)`` (SPEC §2)."""
+    """``Z_{l+1} = Z_l + (1/n) P_l Z_l M Z_l^T Q_l Z_l``, ``M = diag(1,..,1,0)`` (theory §2)."""
     M = sp.diag(*([1] * n + [0]))
     Zs = [Z0]
     for P, Q in PQ:
@@ -55,7 +55,7 @@ def spec_forward(Z0: sp.Matrix, PQ: list[tuple[sp.Matrix, sp.Matrix]], n: int) -
 
 
 def spec_PQ(lay: LayerParams) -> tuple[sp.Matrix, sp.Matrix]:
-    """SPEC §7 written out again: P zero but last row (bx, by); Q = -[[Abar, 0], [a^T, 0]]."""
+    """theory §7 written out again: P zero but last row (bx, by); Q = -[[Abar, 0], [a^T, 0]]."""
     d = lay.d
     P = sp.zeros(d + 1, d + 1)
     P[d, :] = sp.Matrix([[*lay.bx, lay.by]])
@@ -119,7 +119,7 @@ def test_gradient_identity_fails_for_real_last_inputs(d, n):
 
 def test_perturbed_recursion_differs_from_forward_pass():
     """A recursion with theta_{l+1} = theta_l + 2 u_l (or with u_l's sign flipped) does not
-    match the SPEC §2 forward pass, computed by the independent Matrix oracle."""
+    match the theory §2 forward pass, computed by the independent Matrix oracle."""
     d, n, L = 1, 2, 2
     pr = SymbolicPrompt(d, n)
     layers = [LayerParams.symbols(d, l) for l in range(1, L + 1)]
@@ -145,7 +145,7 @@ def test_perturbed_recursion_differs_from_forward_pass():
 
 @pytest.mark.parametrize("d,n,L", [(1, 1, 2), (1, 2, 2), (2, 1, 2), (2, 2, 1)])
 def test_theta_recursion_matches_matrix_oracle_symbolically(d, n, L):
-    """Fully symbolic: every column of Z_l from SPEC §2 matrices equals (x, y + <theta_l, x>)."""
+    """Fully symbolic: every column of Z_l from theory §2 matrices equals (x, y + <theta_l, x>)."""
     pr = SymbolicPrompt(d, n)
     layers = [LayerParams.symbols(d, l) for l in range(1, L + 1)]
     Zs = spec_forward(pr.Z0(), [spec_PQ(lay) for lay in layers], n)

@@ -1,4 +1,4 @@
-"""Lemma C.8 (SPEC §8): exact H, h, E[y^2] for S-state chains with Dirichlet(alpha 1) rows.
+"""Lemma C.8 (theory §8): exact H, h, E[y^2] for S-state chains with Dirichlet(alpha 1) rows.
 
 Oracles, none sharing code with symbolic/multistate.py:
 
@@ -18,14 +18,14 @@ import json
 import numpy as np
 import pytest
 import sympy as sp
-from multistate_oracles import enumerate_multistate, feature_index
 
-from derivations.cli import main
-from numeric.multistate import monte_carlo_moments
-from symbolic.errors import MarkovICLError
-from symbolic.laws import ChainLaw, InitLaw, KernelLaw
-from symbolic.multistate import ALPHA_SYMBOL, MultiStateTerms, parse_dirichlet
-from symbolic.objective import ObjectiveTerms
+from markov_icl.cli import main
+from markov_icl.errors import MarkovICLError
+from markov_icl.numeric.multistate import monte_carlo_moments
+from markov_icl.oracles import enumerate_multistate, feature_index
+from markov_icl.symbolic.laws import ALPHA_SYMBOL, ChainLaw, InitLaw, KernelLaw, parse_dirichlet
+from markov_icl.symbolic.multistate import MultiStateTerms
+from markov_icl.symbolic.objective import ObjectiveTerms
 
 R = sp.Rational
 n_sym = sp.Symbol("n", positive=True)

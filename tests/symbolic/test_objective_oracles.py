@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 import sympy as sp
-from oracles import enumerate_objective, monte_carlo_objective
 
-from symbolic.laws import N_SYMBOL, P_SYMBOL, ChainLaw, InitLaw, KernelLaw
-from symbolic.objective import Index, ObjectiveTerms
-from symbolic.solve import solve_numeric, solve_symbolic_pn
+from markov_icl.oracles import enumerate_objective, monte_carlo_objective
+from markov_icl.symbolic.laws import N_SYMBOL, P_SYMBOL, ChainLaw, InitLaw, KernelLaw
+from markov_icl.symbolic.objective import Index, ObjectiveTerms
+from markov_icl.symbolic.solve import solve_numeric, solve_symbolic_pn
 
 p, n = P_SYMBOL, N_SYMBOL
 
@@ -64,7 +64,7 @@ def test_enumeration_correlated_example_c5_and_moments():
 
 
 def test_example_c5_context_marginal_is_not_p():
-    """SPEC §1 says every initial state is Bernoulli(p); Example C.5's are not (evidence)."""
+    """theory §1 says every initial state is Bernoulli(p); Example C.5's are not (evidence)."""
     law = InitLaw.example_c5()
     assert sp.expand(law.joint_moment(0, 1, 0) - p) != 0
     assert sp.expand(law.joint_moment(0, 1, 0) - p * (1 - p)) == 0
@@ -102,24 +102,28 @@ def test_closed_forms_theorem_3_3():
 
 def test_closed_form_points():
     s5 = solve_numeric(ObjectiveTerms(1), p="1/2", n=5)
-    assert s5.X_star == [sp.Rational(1, 6), sp.Rational(1, 2), sp.Rational(1, 2)]
+    assert s5.X_star == (sp.Rational(1, 6), sp.Rational(1, 2), sp.Rational(1, 2))
     assert s5.f_tilde_star == sp.Rational(35, 96)
     s10 = solve_numeric(ObjectiveTerms(1), p="1/2", n=10)
-    assert s10.X_star == [sp.Rational(4, 57), sp.Rational(52, 57), sp.Rational(8, 19)]
+    assert s10.X_star == (sp.Rational(4, 57), sp.Rational(52, 57), sp.Rational(8, 19))
 
 
 @pytest.mark.parametrize("d", [1, 2])
 def test_symbolic_x_star_matches_exact_points(d):
+    """The interpolated X*(p, n) against the direct exact solve at points, and against an independent
+    oracle: SymPy's LU solve of H, beta from enumerating every prompt (n = 2)."""
     T = ObjectiveTerms(d)
     sol = solve_symbolic_pn(T, p)
     for pv, nv in [(sp.Rational(1, 2), 5), (sp.Rational(1, 7), 3), (sp.Rational(5, 6), 12)]:
         ex = solve_numeric(T, p=pv, n=nv)
-        got = [x.subs({p: pv, n: nv}) for x in sol.X_star]
+        got = tuple(x.subs({p: pv, n: nv}) for x in sol.X_star)
         assert got == ex.X_star
         assert sol.f_tilde_star.subs({p: pv, n: nv}) == ex.f_tilde_star
-        # X* solves H X = beta (checked with SymPy's own matrix product)
-        Hm = sp.Matrix(ex.H.to_Matrix())
-        assert Hm * sp.Matrix(ex.X_star) == sp.Matrix(ex.beta)
+    pv = sp.Rational(2, 5)
+    He, be, ye = enumerate_objective(d, 2, pv)
+    X = He.LUsolve(be)
+    assert tuple(x.subs({p: pv, n: 2}) for x in sol.X_star) == tuple(X)
+    assert sol.f_tilde_star.subs({p: pv, n: 2}) == ye - (be.T * X)[0]
 
 
 def test_product_form_differs_for_random_kernel_and_agrees_for_fixed():
@@ -176,18 +180,18 @@ def test_symbolic_in_one_variable(pv, nv):
         pp, nn = (val, nv) if pv is None else (pv, val)
         ex = solve_numeric(ObjectiveTerms(2, ChainLaw.default(pp)), n=nn)
         sub = {p: pp, n: nn}
-        assert [x.subs(sub) for x in sol.X_star] == ex.X_star
+        assert tuple(x.subs(sub) for x in sol.X_star) == ex.X_star
         assert sol.f_tilde_star.subs(sub) == ex.f_tilde_star
 
 
 def test_symbolic_kernel_and_correlation_parameters():
     """Beta-prior and correlation parameters may stay symbols (generic fraction-field solve)."""
-    from symbolic.solve import solve_generic
+    from markov_icl.symbolic.solve import solve_generic
 
     al = sp.Symbol("alpha", positive=True)
     T = ObjectiveTerms(1, ChainLaw(InitLaw.iid("1/2"), KernelLaw.beta(al, 1, 1, 1)))
     sol = solve_generic(T, 5)
-    # Beta(1, 1) is the uniform prior: SPEC §5's point
+    # Beta(1, 1) is the uniform prior: theory §5's point
     assert [x.subs(al, 1) for x in sol.X_star] == [sp.Rational(1, 6), sp.Rational(1, 2), sp.Rational(1, 2)]
     m1, m2, m3 = sp.symbols("m1 m2 m3")
     Tc = ObjectiveTerms(1, ChainLaw(InitLaw.correlated(None, m1, m2, m3), KernelLaw.uniform()))
@@ -199,3 +203,35 @@ def test_symbolic_kernel_and_correlation_parameters():
     Hi, bi, _ = ObjectiveTerms(1).symbolic()
     sub = {m1: p**2, m2: p**2, m3: p**3}
     assert (H.subs(sub) - Hi).applyfunc(sp.simplify).is_zero_matrix
+
+
+@pytest.mark.parametrize("d", [1, 2, 3])
+def test_where_the_context_marginal_enters(d):
+    """The context marginal p_c and m_cc enter H exactly in the blocks (j, j') with j, j' >= 2 (every entry of
+    them), and beta only in entries with j >= 2; at d = 1 nowhere: every entry carries x_q = s_{q,1} (theory §10)."""
+    mcq, mcc, mccq, pc = sp.symbols("m_cq m_cc m_ccq p_c", positive=True)
+    T = ObjectiveTerms(d, ChainLaw(InitLaw.correlated("1/3", mcq, mcc, mccq, pc), KernelLaw.uniform()))
+    H, b, _ = T.symbolic(n=4)
+    idx = T.idx.index
+    dep = {(r, s) for r in range(len(idx)) for s in range(len(idx)) if H[r, s].has(pc) or H[r, s].has(mcc)}
+    block = {(r, s) for r in range(len(idx)) for s in range(len(idx)) if idx[r][0] >= 2 and idx[s][0] >= 2}
+    assert dep == block
+    assert {r for r in range(len(idx)) if b[r].has(pc) or b[r].has(mcc)} <= {r for r in range(len(idx)) if idx[r][0] >= 2}
+
+
+@pytest.mark.parametrize("d", [1, 2])
+def test_example_c5_marginal_matters_only_from_d_2(d):
+    """Enumeration of Example C.5 (its true context marginal p(1-p)) against the engine given Example C.5's
+    moments but the marginal p: equal at d = 1; at d = 2 different, and only inside the j = j' = 2 block."""
+    pv = sp.Rational(1, 3)
+    law = InitLaw.example_c5(pv)
+    He, be, _ = enumerate_objective(d, 2, pv, init=("qc", pv**2, (1 - pv) ** 2))
+    wrong = InitLaw.correlated(pv, law.joint_moment(1, 1, 0), law.joint_moment(0, 1, 1), law.joint_moment(1, 1, 1))
+    H, b, _ = exact_at(d, 2, ChainLaw(wrong, KernelLaw.uniform()))
+    idx = Index(d).index
+    diff = {(r, s) for r in range(len(idx)) for s in range(len(idx)) if H[r, s] != He[r, s]}
+    if d == 1:
+        assert not diff and b == be
+    else:
+        assert diff and all(idx[r][0] == 2 and idx[s][0] == 2 for r, s in diff)
+        assert all(idx[r][0] == 2 for r in range(len(idx)) if b[r] != be[r])

@@ -1,6 +1,6 @@
-"""Realisability oracle (SPEC §6): constructed phi(b, A), generic X, the d = 1 region.
+"""Realisability oracle (theory §6): constructed phi(b, A), generic X, the d = 1 region.
 
-Oracles: an independent transcription of SPEC §3's phi (below), X* from the engine's
+Oracles: an independent transcription of theory §3's phi (:mod:`markov_icl.oracles`), X* from the engine's
 exact solver, and the discriminant recomputed from X* in the test.
 """
 
@@ -10,11 +10,11 @@ import random
 
 import pytest
 import sympy as sp
-from oracles import s1_from_spec
 
-from symbolic.laws import N_SYMBOL, P_SYMBOL, ChainLaw
-from symbolic.objective import ObjectiveTerms
-from symbolic.realizability import (
+from markov_icl.oracles import phi_by_definition, s1_matrix
+from markov_icl.symbolic.laws import N_SYMBOL, P_SYMBOL, ChainLaw
+from markov_icl.symbolic.objective import ObjectiveTerms
+from markov_icl.symbolic.realizability import (
     coefficient_signs_m,
     discriminant_at,
     realize,
@@ -23,18 +23,7 @@ from symbolic.realizability import (
     threshold_limits,
     threshold_n,
 )
-from symbolic.solve import solve_numeric
-
-
-def phi_oracle(b, A):
-    """SPEC §3 written out again: X^(j)_(u,u) = b_u A_uj, X^(j)_(u,v) = b_u A_vj + b_v A_uj."""
-    d = len(b) - 1
-    out = []
-    for j in range(d):
-        for u in range(d + 1):
-            for v in range(u, d + 1):
-                out.append(b[u] * A[u][j] if u == v else b[u] * A[v][j] + b[v] * A[u][j])
-    return out
+from markov_icl.symbolic.solve import solve_numeric
 
 
 def rand_q(rng):
@@ -49,10 +38,10 @@ def test_constructed_points_are_realisable_and_reconstructed_exactly(d):
         if all(x == 0 for x in b):
             b[0] = sp.Integer(1)
         A = [[rand_q(rng) for _ in range(d)] for _ in range(d + 1)]
-        X = phi_oracle(b, A)
+        X = phi_by_definition(b, A)
         r = realize(X, d)
         assert r.realizable and r.exact
-        back = phi_oracle(r.b, r.A)
+        back = phi_by_definition(r.b, r.A)
         assert all(sp.simplify(x - y) == 0 for x, y in zip(back, X))
         rf = realize([float(x) for x in X], d)
         assert rf.realizable and rf.residual < 1e-9
@@ -61,10 +50,10 @@ def test_constructed_points_are_realisable_and_reconstructed_exactly(d):
 def test_rank_one_and_zero_columns():
     b = [sp.Integer(1), sp.Integer(2), sp.Integer(-1)]
     A = [[sp.Integer(3), 0], [sp.Integer(6), 0], [sp.Integer(-3), 0]]  # a_1 parallel to b, a_2 = 0
-    X = phi_oracle(b, A)
+    X = phi_by_definition(b, A)
     r = realize(X, 2)
     assert r.realizable and r.ranks == [1, 0]
-    assert all(sp.simplify(x - y) == 0 for x, y in zip(phi_oracle(r.b, r.A), X))
+    assert all(sp.simplify(x - y) == 0 for x, y in zip(phi_by_definition(r.b, r.A), X))
 
 
 @pytest.mark.parametrize("d", [2, 3])
@@ -77,7 +66,7 @@ def test_generic_and_perturbed_points_are_not_realisable(d):
         assert not realize([float(x) for x in X], d).realizable
         b = [rand_q(rng) + 7 for _ in range(d + 1)]
         A = [[rand_q(rng) for _ in range(d)] for _ in range(d + 1)]
-        Y = phi_oracle(b, A)
+        Y = phi_by_definition(b, A)
         Y[-1] += sp.Rational(1, 1000)  # perturb one coordinate
         assert not realize(Y, d).realizable
         assert not realize([float(y) for y in Y], d).realizable
@@ -90,24 +79,24 @@ def test_d1_perturbation_crosses_the_discriminant():
     X = [1, 2, sp.Rational(1, 2)]
     r = realize(X, 1)
     assert r.realizable and any(x.has(sp.sqrt(2)) for x in r.b)
-    assert all(sp.simplify(x - y) == 0 for x, y in zip(phi_oracle(r.b, r.A), X))
+    assert all(sp.simplify(x - y) == 0 for x, y in zip(phi_by_definition(r.b, r.A), X))
 
 
-def test_spec_values_p_half():
+def test_published_values_p_half():
     terms = ObjectiveTerms(1, ChainLaw.default())
     X5 = solve_numeric(terms, p="1/2", n=5).X_star
-    assert X5 == [sp.Rational(1, 6), sp.Rational(1, 2), sp.Rational(1, 2)]
+    assert X5 == (sp.Rational(1, 6), sp.Rational(1, 2), sp.Rational(1, 2))
     assert X5[1] ** 2 - 4 * X5[0] * X5[2] == sp.Rational(-1, 12)
     assert discriminant_at("1/2", 5) == sp.Rational(-1, 12)
     assert not realize(X5, 1).realizable
     X10 = solve_numeric(terms, p="1/2", n=10).X_star
     r = realize(X10, 1)
     assert r.realizable
-    assert all(sp.simplify(x - y) == 0 for x, y in zip(phi_oracle(r.b, r.A), X10))
+    assert all(sp.simplify(x - y) == 0 for x, y in zip(phi_by_definition(r.b, r.A), X10))
 
 
-def spec_quartic():
-    """N(p, n) derived here from SPEC §5's closed-form H and beta (no engine code): D = X2^2 - 4 X1 X3 with
+def published_quartic():
+    """N(p, n) derived here from theory §5's closed-form H and beta (no engine code): D = X2^2 - 4 X1 X3 with
     X = H^{-1} beta is n^2 N / (squares), so N is the one non-square, non-monomial factor of D's numerator."""
     p, n = sp.symbols("p n", positive=True)
     h11 = p**2 * (1 + (n - 1) * p) / n
@@ -127,8 +116,8 @@ def _real_roots(poly, var, lo, hi):
     return [r for r in sp.Poly(poly, var).real_roots() if lo < r < hi]
 
 
-def test_engine_quartic_is_the_one_derived_from_spec():
-    N, p, n = spec_quartic()
+def test_engine_quartic_is_the_one_derived_from_the_closed_forms():
+    N, p, n = published_quartic()
     reg = region_d1()
     ratio = sp.cancel(reg.N.subs({P_SYMBOL: p, N_SYMBOL: n}) / N)
     assert ratio.is_number and ratio > 0
@@ -178,12 +167,12 @@ def test_integer_n_thresholds_in_p():
 @pytest.mark.parametrize("p,n", [("1/2", 5), ("1/2", 20), ("1/3", 7), ("4/5", 50)])
 def test_d2_optimum_not_realisable(p, n):
     X = solve_numeric(ObjectiveTerms(2, ChainLaw.default()), p=p, n=n).X_star
-    assert s1_from_spec(X).det() != 0  # oracle: a realisable S_1 = sym(b a_1^T) has rank <= 2
+    assert s1_matrix(X).det() != 0  # oracle: a realisable S_1 = sym(b a_1^T) has rank <= 2
     assert not realize(X, 2).realizable
 
 
 def test_threshold_limits_at_the_ends_of_p():
-    lo, hi = threshold_limits()  # checked against SPEC §5 in test_engine_quartic_is_the_one_derived_from_spec
+    lo, hi = threshold_limits()  # checked against theory §5 in test_engine_quartic_is_the_one_derived_from_the_closed_forms
     # continuity: n0(p) for p close to 0 and 1, found by the separate root isolation of threshold_n
     assert abs(float(threshold_n("1/100000")) - float(lo)) < 1e-3
     assert abs(float(threshold_n("99999/100000")) - float(hi)) < 1e-2

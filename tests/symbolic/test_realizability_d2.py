@@ -1,38 +1,34 @@
-"""d = 2 acceptance checks for SPEC §6 against oracles that share no code with symbolic/.
+"""d = 2 acceptance checks for theory §6 against oracles that share no code with symbolic/.
 
-* Not realisable on a grid of (p, n): the engine's X* gives a 3 x 3 matrix S_1 (built here
-  from SPEC §3, not by symbolic.realizability) with nonzero determinant; a quadratic form
+* Not realisable on a grid of (p, n): the engine's X* gives a 3 x 3 matrix S_1 (built by
+  :func:`markov_icl.oracles.s1_matrix` from its definition, not by the engine) with nonzero determinant; a quadratic form
   (b.x)(a.x) has rank <= 2, so X* cannot be realised, and ``realize`` must agree.
 * f* = min over (b, A): a grid over the half sphere of directions b in R^3 (the optimal A
-  for each b by least squares on features built from numeric.lsa.phi), then Nelder-Mead
-  polishing of the best grid points; the multistart value must match it.
+  for each b by least squares on features built from the hand-written phi of
+  :mod:`markov_icl.oracles`), then Nelder-Mead polishing of the best grid points; the
+  multistart value must match it.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
-from oracles import s1_from_spec
 from scipy.optimize import minimize
 
-from numeric.lsa import phi as torch_phi
-from symbolic.laws import ChainLaw
-from symbolic.objective import ObjectiveTerms
-from symbolic.realizability import realize
-from symbolic.solve import solve_numeric
-from symbolic.varpro import best_one_layer
+from markov_icl import solve
+from markov_icl.oracles import phi_by_definition, s1_matrix
+from markov_icl.symbolic.realizability import realize
+from markov_icl.symbolic.varpro import best_one_layer
 
 P_GRID = ["1/10", "1/4", "1/2", "3/4", "9/10"]
 N_GRID = [1, 2, 3, 5, 10, 30, 100]
 
 
 def test_d2_x_star_not_realisable_on_a_grid_of_p_and_n():
-    terms = ObjectiveTerms(2, ChainLaw.default())
     for p in P_GRID:
         for n in N_GRID:
-            X = solve_numeric(terms, p=p, n=n).X_star
-            assert s1_from_spec(X).det() != 0, (p, n)
+            X = solve(2, p, n).X_star
+            assert s1_matrix(X).det() != 0, (p, n)
             assert realize(X, 2).realizable is False, (p, n)
             assert realize([float(x) for x in X], 2).realizable is False, (p, n)
 
@@ -45,9 +41,9 @@ def _features(d):
         cols = []
         for j in range(d):
             for ll in range(N):
-                A = torch.zeros(N, d, dtype=torch.float64)
+                A = np.zeros((N, d))
                 A[ll, j] = 1.0
-                cols.append(torch_phi(torch.eye(N, dtype=torch.float64)[k], A).numpy())
+                cols.append(np.array(phi_by_definition(np.eye(N)[k], A), dtype=float))
         out.append(np.stack(cols, 1))
     return np.stack(out)  # (N, dm, N d)
 
@@ -63,8 +59,8 @@ def _f_of_b(Fk, H, beta, ey2, B):
 
 @pytest.mark.parametrize("p,n", [("1/2", 5), ("1/4", 20)])
 def test_d2_fstar_matches_a_sphere_grid_oracle(p, n):
-    sol = solve_numeric(ObjectiveTerms(2, ChainLaw.default()), p=p, n=n)
-    H = np.array([[float(sol.H.domain.to_sympy(x)) for x in row] for row in sol.H.to_list()])
+    sol = solve(2, p, n)
+    H = np.array(sol.H.tolist(), dtype=float)
     beta = np.array([float(x) for x in sol.beta])
     ey2 = float(sol.E_y2)
     Fk = _features(2)
@@ -76,7 +72,7 @@ def test_d2_fstar_matches_a_sphere_grid_oracle(p, n):
         res = minimize(lambda b: float(_f_of_b(Fk, H, beta, ey2, (b / np.linalg.norm(b))[None])[0]), B[i],
                        method="Nelder-Mead", options={"xatol": 1e-10, "fatol": 1e-15, "maxiter": 4000})
         best = min(best, res.fun)
-    fs = best_one_layer(2, sol.H, sol.beta, sol.E_y2, starts=32)
+    fs = best_one_layer(sol, starts=32)
     assert fs.f_star <= best + 1e-12  # the multistart minimum is never worse than the oracle's
     assert best - fs.f_star < 1e-10  # and the oracle finds the same value
     assert fs.f_star - float(sol.f_tilde_star) > 1e-5  # d = 2: strictly above the enlarged optimum

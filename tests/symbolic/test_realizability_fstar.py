@@ -1,10 +1,11 @@
-"""f* by variable projection (SPEC §6) against independent oracles.
+"""f* by variable projection (theory §6) against independent oracles.
 
 * d = 1: a brute-force scan of 20 000 directions b on the half circle, the optimal A for
-  each found by least squares on features built from numeric.lsa.phi (not symbolic.varpro).
+  each found by least squares on features built from the hand-written phi of
+  :mod:`markov_icl.oracles` (not the engine's phi or variable projection).
 * d = 1, 2: Adam-trained one-layer LSAs (numeric.train); their exact population loss
-  (H, beta from the engine, phi from numeric.lsa) is never below f* - 1e-9 and comes
-  within the stated margin of it.
+  (H, beta from the engine, phi and the loss written out here) is never below f* - 1e-9
+  and comes within the stated margin of it.
 * The sandwich f~* <= f* <= f(psi(X*)) of Remark C.15.
 """
 
@@ -12,15 +13,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
-from numeric.lsa import SparseLSA, one_layer_params
-from numeric.lsa import phi as torch_phi
-from numeric.train import train
-from symbolic.laws import ChainLaw
-from symbolic.objective import ObjectiveTerms
-from symbolic.solve import solve_numeric
-from symbolic.varpro import OneLayerLoss, best_one_layer, psi
+from markov_icl import solve
+from markov_icl.numeric.lsa import SparseLSA, one_layer_params
+from markov_icl.numeric.train import train
+from markov_icl.oracles import phi_by_definition
+from markov_icl.symbolic.laws import ChainLaw
+from markov_icl.symbolic.varpro import OneLayerLoss, best_one_layer, psi
 
 #: trained exact loss minus f*: at most this (Adam lr 0.05 -> 1e-4 cosine, 500 steps of 256 online prompts;
 #: measured 5.2e-6, 1.2e-5 at d = 1 (seeds 0, 1) and 5.6e-5 at d = 2, with f* - f~* = 2.8e-5 and 1.8e-2).
@@ -29,25 +28,25 @@ TRAIN_MARGIN = {1: 2e-5, 2: 3e-4}
 
 
 def exact_problem(d, p, n):
-    sol = solve_numeric(ObjectiveTerms(d, ChainLaw.default()), p=p, n=n)
-    H = np.array([[float(sol.H.domain.to_sympy(x)) for x in row] for row in sol.H.to_list()])
+    sol = solve(d, p, n)
+    H = np.array(sol.H.tolist(), dtype=float)
     beta = np.array([float(x) for x in sol.beta])
     return sol, H, beta, float(sol.E_y2)
 
 
 def exact_loss(H, beta, ey2, b, A):
-    """f(b, A) = E[y^2] - 2 beta.phi + phi.H.phi with numeric.lsa's phi (independent of varpro)."""
-    x = torch_phi(torch.as_tensor(b, dtype=torch.float64), torch.as_tensor(A, dtype=torch.float64)).numpy()
+    """f(b, A) = E[y^2] - 2 beta.phi + phi.H.phi, phi and the loss written out here (not the engine's)."""
+    x = np.array(phi_by_definition(np.asarray(b, float), np.asarray(A, float)), dtype=float)
     return float(ey2 - 2 * beta @ x + x @ H @ x)
 
 
 @pytest.mark.parametrize("n", [5, 10])
 def test_d1_exact_fstar_matches_brute_force_scan(n):
     sol, H, beta, ey2 = exact_problem(1, "1/2", n)
-    res = best_one_layer(1, sol.H, sol.beta, sol.E_y2)
+    res = best_one_layer(sol)
     # phi is bilinear: phi(b, a) = sum_k sum_l b_k a_l phi(e_k, e_l); F(b) = [phi(b, e_1), phi(b, e_2)]
     E = np.eye(2)
-    Fk = [np.stack([torch_phi(torch.tensor(E[k]), torch.tensor(E[:, [l]])).numpy() for l in range(2)], 1)
+    Fk = [np.stack([np.array(phi_by_definition(E[k], E[:, [l]]), dtype=float) for l in range(2)], 1)
           for k in range(2)]
     th = np.linspace(0, np.pi, 20000, endpoint=False)
     F = np.cos(th)[:, None, None] * Fk[0] + np.sin(th)[:, None, None] * Fk[1]  # (T, 3, 2)
@@ -67,13 +66,13 @@ def test_d1_exact_fstar_matches_brute_force_scan(n):
 @pytest.mark.parametrize("d,p,n", [(2, "1/2", 5), (3, "1/3", 10)])
 def test_multistart_agrees_across_seeds_and_sandwich(d, p, n):
     sol, H, beta, ey2 = exact_problem(d, p, n)
-    r0 = best_one_layer(d, sol.H, sol.beta, sol.E_y2, starts=32, seed=0)
-    r1 = best_one_layer(d, sol.H, sol.beta, sol.E_y2, starts=32, seed=1)
+    r0 = best_one_layer(sol, starts=32, seed=0)
+    r1 = best_one_layer(sol, starts=32, seed=1)
     assert abs(r0.f_star - r1.f_star) < 1e-10
     assert abs(exact_loss(H, beta, ey2, r0.b, r0.A) - r0.f_star) < 1e-12
     ft = float(sol.f_tilde_star)
     ps = psi(sol.X_star, d, starts=32)
-    f_psi = OneLayerLoss(d, sol.H, sol.beta, sol.E_y2).tilde(ps.X)
+    f_psi = OneLayerLoss.of(sol).tilde(ps.X)
     assert ft < r0.f_star <= f_psi
     # f(psi) = f~* + (psi - X*)^T H (psi - X*), checked by hand
     dx = ps.X - np.array([float(x) for x in sol.X_star])
@@ -84,7 +83,7 @@ def test_multistart_agrees_across_seeds_and_sandwich(d, p, n):
 @pytest.mark.parametrize("d,n,seeds", [(1, 5, (0, 1)), (2, 5, (0,))])
 def test_trained_one_layer_lsa_never_beats_fstar_and_comes_close(d, n, seeds):
     sol, H, beta, ey2 = exact_problem(d, "1/2", n)
-    fstar = best_one_layer(d, sol.H, sol.beta, sol.E_y2, starts=32).f_star
+    fstar = best_one_layer(sol, starts=32).f_star
     law = ChainLaw.default("1/2")
     gaps = []
     for seed in seeds:

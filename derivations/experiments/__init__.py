@@ -1,1 +1,0 @@
-"""Paper-figure experiments (``markov-icl experiment NAME``); see :mod:`derivations.registry`."""

@@ -1,0 +1,17 @@
+"""The paper's figures from trained models, with the exact losses beside them.
+
+Each module (``fig2`` ... ``fig5``) has a frozen configuration dataclass (``CONFIG``, see
+:mod:`markov_icl.experiments.config`), ``run(config) -> result``, ``write(result, config,
+out)`` for the CSV and the figure, and ``summary(result, config, seconds)`` for the text the
+command line prints, so every figure runs from Python as from ``markov-icl experiment``.
+"""
+
+#: experiment name -> module, in the order of ``markov-icl experiment --help``
+EXPERIMENTS = {
+    "fig2": "markov_icl.experiments.fig2",
+    "fig3": "markov_icl.experiments.fig3",
+    "fig4": "markov_icl.experiments.fig4",
+    "fig5": "markov_icl.experiments.fig5",
+}
+
+__all__ = ["EXPERIMENTS"]

@@ -1,0 +1,184 @@
+"""Fig. 3: accuracy of a dense L-layer LSA vs L in {1, 2, 3} for |S| in {2, 3, 4} states.
+
+Setting (theory §8, §9): S-state chains used as numbers, kernel rows ``Dirichlet(alpha 1)``,
+uniform initial states, ``n`` context chains and a query of length ``d + 1`` (the
+paper: n = 10, length 6, i.e. d = 5). A :class:`~markov_icl.numeric.lsa.DenseLSA` (theory §2) is
+trained by Adam on the squared loss with fresh prompts every step; accuracy is the
+fraction of held-out prompts whose prediction, rounded to the nearest state (and
+clipped to ``0..S-1``), equals the query's label. Mean and standard deviation over seeds.
+
+Reference columns in the CSV: ``bayes_known_K`` (predict ``argmax_j K_{s_q,d, j}`` with
+the true kernel: no in-context method can beat it on average) and ``counts``
+(predict the most frequent successor of ``s_{q,d}`` among the context transitions).
+
+Outputs (atomic writes): ``fig3.csv`` (one row per S, L, seed), ``fig3_summary.csv``
+(mean and std per S, L), ``fig3.png``.
+
+Examples:
+    >>> rows, summ = run(Fig3Config(states=(3,), layers=(1,), seeds=1, steps=2, batch=8, eval=32, d=2, n=3))
+    >>> [(s["states"], s["layers"], s["seeds"]) for s in summ]
+    [(3, 1, 1)]
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from markov_icl.experiments.config import Config, option
+from markov_icl.io import pyplot, save_figure, write_records
+from markov_icl.symbolic.laws import MAX_STATES, check_states
+
+#: the paper's numbers for |S| = 3 (Fig. 3)
+PAPER_S3 = {1: 0.55, 3: 0.98}
+
+
+@dataclass(frozen=True)
+class Fig3Config(Config):
+    """Options of Fig. 3 (laptop-scale defaults)."""
+
+    states: tuple = option((2, 3, 4), f"numbers of states |S| (2..{MAX_STATES})", "ints>=2")
+    layers: tuple = option((1, 2, 3), "numbers of layers L", "ints>=1")
+    seeds: int = option(5, "seeds per (S, L)", "int>=1")
+    n: int = option(10, "context chains (the paper: 10)", "int>=1")
+    d: int = option(5, "chain input length; the chain has d+1 states (the paper: length 6)", "int>=1")
+    alpha: float = option(0.1, "Dirichlet concentration of the kernel rows", "float>0")
+    steps: int = option(400, "Adam steps", "int>=1")
+    batch: int = option(256, "prompts per step", "int>=1")
+    lr: float = option(0.005, "Adam learning rate", "float>0")
+    init_scale: float = option(0.05, "std of the initial P, Q entries", "float>0")
+    eval: int = option(5000, "held-out prompts for the accuracy", "int>=1")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for S in self.states:
+            check_states(S)
+
+
+def reference_accuracies(pb, S: int) -> dict[str, float]:
+    """Accuracy of the known-kernel Bayes rule and of the in-context transition-count rule."""
+    import torch
+
+    chains = pb.chains.long()  # (B, n+1, d+1)
+    B, n1, L1 = chains.shape
+    n = n1 - 1
+    y = pb.y.long()
+    last = chains[:, n, L1 - 2]  # s_{q,d}
+    rows = pb.kernel[torch.arange(B), last]  # (B, S)
+    bayes = float((rows.argmax(-1) == y).double().mean())
+    ctx = chains[:, :n]
+    src, dst = ctx[:, :, :-1].reshape(B, -1), ctx[:, :, 1:].reshape(B, -1)
+    counts = torch.zeros(B, S, S, dtype=torch.float64)
+    counts.index_put_((torch.arange(B)[:, None].expand_as(src), src, dst), torch.ones_like(src, dtype=torch.float64),
+                      accumulate=True)
+    # tie-break deterministically towards the lower state; unseen rows predict the last state itself
+    row = counts[torch.arange(B), last]
+    guess = torch.where(row.sum(-1) > 0, row.argmax(-1), last)
+    return {"bayes_known_K": bayes, "counts": float((guess == y).double().mean())}
+
+
+def train_one(S: int, L: int, seed: int, config: Fig3Config, progress=None):
+    """Train one DenseLSA by Adam on fresh S-state prompts (squared loss of theory §2, gradient norm clipped to 10)."""
+    from markov_icl.numeric.lsa import DenseLSA
+    from markov_icl.numeric.multistate import sample_multistate
+    from markov_icl.numeric.train import train
+
+    c = config
+    model = DenseLSA(c.d, layers=L, init_scale=c.init_scale, seed=seed)
+
+    def sampler(batch, generator):
+        return sample_multistate(S, c.d, c.n, batch, alpha=c.alpha, generator=generator)
+
+    res = train(model, None, c.d, c.n, steps=c.steps, batch=c.batch, lr=c.lr, seed=10_000 + seed,
+                sampler=sampler, clip=10.0, progress=False,
+                callback=None if progress is None else (lambda *_: progress()))
+    return model, res.losses
+
+
+def run(config: Fig3Config, progress: bool = True) -> tuple[list[dict], list[dict]]:
+    """All (S, L, seed) runs; returns (rows, summary)."""
+    import torch
+    from tqdm.auto import tqdm
+
+    from markov_icl.numeric.montecarlo import accuracy
+    from markov_icl.numeric.multistate import sample_multistate
+
+    c = config
+    rows = []
+    total = len(c.states) * len(c.layers) * c.seeds * c.steps
+    bar = tqdm(total=total, desc="fig3", unit="step", disable=not progress or not sys.stderr.isatty(), mininterval=1.0)
+    for S in c.states:
+        test = sample_multistate(S, c.d, c.n, c.eval, alpha=c.alpha, seed=999_983 + S)
+        ref = reference_accuracies(test, S)
+        for L in c.layers:
+            for seed in range(c.seeds):
+                t0 = time.perf_counter()
+                model, losses = train_one(S, L, seed, c, progress=lambda: bar.update(1))
+                with torch.no_grad():
+                    pred = model(test.Z0)
+                    mse = float(((pred - test.y) ** 2).mean())
+                acc = accuracy(pred, test.y, S) if torch.isfinite(pred).all() else float("nan")
+                rows.append({"states": S, "layers": L, "seed": seed, "accuracy": acc, "test_mse": mse,
+                             "final_train_loss": float(np.mean(losses[-50:])), "seconds": time.perf_counter() - t0,
+                             **ref})
+    bar.close()
+    summary_rows = []
+    for S in c.states:
+        for L in c.layers:
+            accs = np.array([r["accuracy"] for r in rows if r["states"] == S and r["layers"] == L])
+            any_row = next(r for r in rows if r["states"] == S)
+            summary_rows.append({"states": S, "layers": L, "accuracy_mean": float(np.nanmean(accs)),
+                                 "accuracy_std": float(np.nanstd(accs)), "seeds": len(accs),
+                                 "bayes_known_K": any_row["bayes_known_K"], "counts": any_row["counts"],
+                                 "paper": PAPER_S3.get(L, "") if S == 3 else ""})
+    return rows, summary_rows
+
+
+def plot(summary_rows: list[dict], path: Path, config: Fig3Config) -> Path:
+    """Accuracy vs L, one line per |S| (error bars: std over seeds; dotted: the known-kernel Bayes rule)."""
+    plt = pyplot()
+    c = config
+    fig, ax = plt.subplots(figsize=(5.2, 3.8))
+    for S in c.states:
+        pts = [s for s in summary_rows if s["states"] == S]
+        ax.errorbar([p["layers"] for p in pts], [p["accuracy_mean"] for p in pts],
+                    yerr=[p["accuracy_std"] for p in pts], marker="o", capsize=3, label=f"|S| = {S}")
+        ax.axhline(pts[0]["bayes_known_K"], ls=":", lw=0.8, color=ax.lines[-1].get_color())
+    if 3 in c.states:
+        ax.plot(list(PAPER_S3), list(PAPER_S3.values()), "k*", ms=9, label="paper, |S| = 3")
+    ax.set_xlabel("layers L")
+    ax.set_ylabel("accuracy")
+    ax.set_xticks(list(c.layers))
+    ax.set_title(f"dense LSA, n = {c.n}, length {c.d + 1}, Dirichlet({c.alpha:g})", fontsize=9)
+    ax.legend(fontsize=8)
+    return save_figure(fig, path)
+
+
+def write(result, config: Fig3Config, out: Path, plot_figure: bool = True) -> list[Path]:
+    """``fig3.csv`` (one row per run), ``fig3_summary.csv`` (per S, L) and ``fig3.png``."""
+    rows, summary_rows = result
+    out = Path(out)
+    written = [write_records(out / "fig3.csv", rows), write_records(out / "fig3_summary.csv", summary_rows)]
+    if plot_figure:
+        written.append(plot(summary_rows, out / "fig3.png", config))
+    return written
+
+
+def summary(result, config: Fig3Config, seconds: float) -> str:
+    """What ``markov-icl experiment fig3`` prints."""
+    rows, summary_rows = result
+    lines = [f"fig3: {len(rows)} runs in {seconds:.0f} s",
+             f"{'|S|':>4} {'L':>3} {'accuracy':>18} {'known-K Bayes':>14} {'counts':>7} {'paper':>6}"]
+    for s in summary_rows:
+        lines.append(f"{s['states']:>4} {s['layers']:>3} {s['accuracy_mean']:>10.3f} +- {s['accuracy_std']:.3f} "
+                     f"{s['bayes_known_K']:>14.3f} {s['counts']:>7.3f} {str(s['paper']):>6}")
+    return "\n".join(lines)
+
+
+CONFIG = Fig3Config
+
+__all__ = ["Fig3Config", "CONFIG", "run", "write", "plot", "summary", "reference_accuracies", "train_one", "PAPER_S3"]

@@ -1,0 +1,81 @@
+"""markov-icl: exact in-context-learning theory of linear self-attention on Markov-chain prompts.
+
+The public API. Everything a researcher uses is importable from here; the modules behind
+it are loaded on first use, so ``import markov_icl`` is cheap (PyTorch is imported only by
+the numeric parts).
+
+Examples:
+    >>> import markov_icl as mi
+    >>> s = mi.solve(d=1, p="1/2", n=5)               # exact: X* = H^{-1} beta, f~* (Theorem 3.3)
+    >>> s.f_tilde_star, s.X_star
+    (35/96, (1/6, 1/2, 1/2))
+    >>> mi.realize(s.X_star, d=1).realizable           # is X* = phi(b, A) for some one-layer LSA?
+    False
+    >>> round(mi.best_one_layer(s).f_star, 9)          # the best one-layer loss f* > f~*
+    0.364611217
+    >>> f = mi.functions(d=2)                          # lambdified H, beta, X*, f~* of (p, n)
+    >>> f.X_star(0.5, 10).shape
+    (12,)
+
+The theory reference is docs/theory.md; the paper is "Optimality and NP-Hardness of
+Transformers in Learning Markovian Dynamical Functions" (NeurIPS 2025).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from markov_icl._version import __version__
+from markov_icl.errors import MarkovICLError
+
+#: public name -> module that defines it (loaded on first use)
+_EXPORTS = {
+    # chain laws (theory §1, §8)
+    "ChainLaw": "markov_icl.symbolic.laws",
+    "InitLaw": "markov_icl.symbolic.laws",
+    "KernelLaw": "markov_icl.symbolic.laws",
+    "DirichletKernel": "markov_icl.symbolic.laws",
+    # the enlarged-space objective and its minimiser (theory §3)
+    "solve": "markov_icl.symbolic.solve",
+    "Solution": "markov_icl.symbolic.solve",
+    "functions": "markov_icl.symbolic.export",
+    "f_tilde": "markov_icl.symbolic.objective",
+    "Index": "markov_icl.symbolic.objective",
+    "phi": "markov_icl.symbolic.model",
+    "lsa_layer": "markov_icl.symbolic.model",
+    # realisability and the best one-layer LSA (theory §6)
+    "realize": "markov_icl.symbolic.realizability",
+    "region_d1": "markov_icl.symbolic.realizability",
+    "best_one_layer": "markov_icl.symbolic.varpro",
+    "psi": "markov_icl.symbolic.varpro",
+    "realize_optimum": "markov_icl.symbolic.varpro",
+    # prompts, models, training, Monte Carlo (theory §1-2, §7-8)
+    "sample_prompts": "markov_icl.numeric.prompts",
+    "sample_multistate": "markov_icl.numeric.multistate",
+    "DenseLSA": "markov_icl.numeric.lsa",
+    "SparseLSA": "markov_icl.numeric.lsa",
+    "StructuredLSA": "markov_icl.numeric.lsa",
+    "one_layer_params": "markov_icl.numeric.lsa",
+    "train": "markov_icl.numeric.train",
+    "estimate_objective": "markov_icl.numeric.montecarlo",
+    "estimate_loss": "markov_icl.numeric.montecarlo",
+    "verify": "markov_icl.numeric.verify",
+    # derivation documents
+    "derive": "markov_icl.derivations.report",
+    "build_derivation": "markov_icl.derivations.report",
+}
+
+__all__ = ["__version__", "MarkovICLError", *_EXPORTS]
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'markov_icl' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -1,0 +1,84 @@
+"""The ``markov-icl`` command: parse, call the library, print.
+
+Each subcommand lives in its own module with a ``register(subparsers)`` function; this
+file only wires them together and turns :class:`~markov_icl.errors.MarkovICLError` into
+one line on stderr and exit status 2 (argparse usage errors also exit 2). Only the module
+of the chosen subcommand is imported, so ``markov-icl objective`` does not pay for PyTorch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from markov_icl._version import __version__
+from markov_icl.errors import MarkovICLError
+
+#: subcommand -> module that registers it, in the order of ``markov-icl --help``
+COMMANDS = {
+    "objective": "markov_icl.cli.objective",
+    "derive": "markov_icl.cli.derive",
+    "verify": "markov_icl.cli.verify",
+    "realize": "markov_icl.cli.realize",
+    "experiment": "markov_icl.cli.experiment",
+}
+
+#: one line per subcommand for the top-level help (no module is imported to print it)
+SUMMARIES = {
+    "objective": "exact H, beta, X*, f~* of the enlarged-space objective",
+    "derive": "write a derivation document (.tex/.pdf); 'all' also writes the report",
+    "verify": "train a one-layer LSA and compare it with the exact optimum",
+    "realize": "is X* realisable by a one-layer LSA; the best one-layer loss f*",
+    "experiment": "reproduce a figure of the paper (CSV + plot)",
+}
+
+DESCRIPTION = ("Symbolic derivation engine for in-context learning of linear self-attention on Markov-chain prompts. "
+               "The theory reference is docs/theory.md; 'markov-icl COMMAND --help' describes each command.")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2
+        sys.stderr.write(f"markov-icl: error: {message}\n")
+        raise SystemExit(2)
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; when ``argv`` names a subcommand only its module is imported."""
+    ap = _Parser(prog="markov-icl", description=DESCRIPTION)
+    ap.add_argument("--version", action="version", version=f"markov-icl {__version__}")
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    chosen = argv[0] if argv and argv[0] in COMMANDS else None
+    for name, module in COMMANDS.items():
+        if chosen is None or name == chosen:
+            importlib.import_module(module).register(sub, argv or ())
+        else:  # a placeholder with the same one-line help (its module is not imported)
+            sub.add_parser(name, help=SUMMARIES[name])
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``markov-icl`` with ``argv`` (default: the process's arguments); returns the exit status."""
+    if argv is None:
+        argv = sys.argv[1:]
+    if not argv:
+        build_parser([]).print_help()
+        return 0
+    args = build_parser(argv).parse_args(argv)
+    if getattr(args, "func", None) is None:  # e.g. "markov-icl experiment" without a figure
+        build_parser(argv).parse_args([*argv[:1], "--help"])
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except MarkovICLError as exc:
+        sys.stderr.write(f"markov-icl: error: {exc}\n")
+        return 2
+    except OSError as exc:  # e.g. the disk filled up while writing: one line, not a traceback
+        sys.stderr.write(f"markov-icl: error: {exc}\n")
+        return 1
+    except KeyboardInterrupt:
+        sys.stderr.write("markov-icl: interrupted\n")
+        return 130
+
+
+__all__ = ["main", "build_parser", "COMMANDS"]

@@ -1,0 +1,68 @@
+"""``markov-icl objective``: the exact enlarged-space objective (:func:`markov_icl.symbolic.solve.solve`)."""
+
+from __future__ import annotations
+
+import json
+
+from markov_icl.symbolic.solve import MAX_SYMBOLIC_D, solve
+
+
+def format_table(res: dict) -> str:
+    """A readable table of :meth:`~markov_icl.symbolic.solve.Solution.to_dict`."""
+    lines = [
+        f"markov-icl objective  d={res['d']}  p={res['p'] if res['p'] is not None else '(unused)'}  n={res['n']}  "
+        f"kernel={res['kernel']}  "
+        f"init={res['init']}  form={res['form']}" + (f"  states={res['states']}" if res.get("states", 2) != 2 else ""),
+        "",
+    ]
+    xs = res["X_star"] or [None] * len(res["index"])
+    w_idx = max(len("[j,u,v]"), *(len(str(ix)) for ix in res["index"]))
+    w_b = max(len("beta"), *(len(b) for b in res["beta"]))
+    lines.append(f"{'r':>4}  {'[j,u,v]':<{w_idx}}  {'beta':<{w_b}}  X*")
+    for r, (ix, b, x) in enumerate(zip(res["index"], res["beta"], xs), start=1):
+        lines.append(f"{r:>4}  {str(ix):<{w_idx}}  {b:<{w_b}}  "
+                     f"{x if x is not None else f'(symbolic, d > {MAX_SYMBOLIC_D})'}")
+    lines += [
+        "",
+        f"E[y^2] = {res['E_y2']}",
+        f"f~*    = {res['f_tilde_star']}",
+        f"H positive definite: {res['H_positive_definite']}  ({res['certificate']})",
+    ]
+    return "\n".join(lines)
+
+
+def register(sub, argv=()) -> None:
+    """Add the ``objective`` subcommand."""
+    ap = sub.add_parser("objective", help="exact H, beta, X*, f~* of the enlarged-space objective",
+                        description="The exact enlarged-space objective of a one-layer LSA (docs/theory.md section 3): "
+                                    "beta, E[y^2], X* = H^-1 beta, f~* and the Lemma 3.1 certificate that H is "
+                                    "positive definite. Omitted p, n stay symbolic.")
+    ap.add_argument("--d", type=int, required=True, help="chain input length d >= 1")
+    ap.add_argument("--p", default=None, help="initial-state probability, exact (e.g. 1/2); symbolic if omitted")
+    ap.add_argument("--n", default=None, help="number of context chains; symbolic if omitted")
+    ap.add_argument("--kernel", default="uniform",
+                    help="uniform | beta:AA,BA,AC,BC | fixed:A,C | dirichlet:ALPHA (rows Dirichlet(alpha 1); "
+                         "the only kernel for --states > 2; ALPHA may be 'alpha' for d = 1)")
+    ap.add_argument("--states", type=int, default=2,
+                    help="number of chain states S >= 2 (default 2); S > 2: Lemma C.8, uniform initial state, p unused")
+    ap.add_argument("--init", default="iid",
+                    help="iid | correlated:MCQ,MCC,MCCQ[,PC] | query_conditional:PI0,PI1 | example_c5")
+    ap.add_argument("--product-form", action="store_true", help="use the paper's Lemma 3.2 product form of H")
+    ap.add_argument("--json", action="store_true", help="print one JSON object")
+    ap.add_argument("--full", action="store_true", help="with --json: also H (exact strings) and H_float")
+    ap.set_defaults(func=run)
+
+
+def run(args) -> int:
+    """Solve and print (a table, or one JSON object)."""
+    sol = solve(args.d, args.p, args.n, kernel=args.kernel, init=args.init,
+                form="product" if args.product_form else "exact", states=args.states)
+    res = sol.to_dict(full=args.full)
+    if sol.states == 2:  # p and n as given on the command line
+        res["p"] = str(sol.p) if args.p is None else str(args.p)
+    res["n"] = str(sol.n) if args.n is None else str(args.n)
+    print(json.dumps(res) if args.json else format_table(res))
+    return 0
+
+
+__all__ = ["register", "run", "format_table"]

@@ -1,0 +1,67 @@
+"""``markov-icl realize``: is X* realised by a one-layer LSA, and how far is the best one
+(:func:`markov_icl.symbolic.varpro.realize_optimum`)?"""
+
+from __future__ import annotations
+
+import json
+
+from markov_icl.errors import check_int
+from markov_icl.symbolic.varpro import MAX_CERTIFIED_D, realize_optimum
+
+
+def progress_bar(iterable, desc):
+    """A progress bar over the multistart runs, on a terminal only."""
+    import sys
+
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, desc=desc, leave=False, disable=not sys.stderr.isatty())
+
+
+def format_result(res: dict) -> str:
+    """A readable summary of :meth:`~markov_icl.symbolic.varpro.OptimumRealization.to_dict`."""
+    lines = [
+        f"markov-icl realize  d={res['d']}  p={res['p']}  n={res['n']}",
+        f"realizable: {res['realizable']}  ({res['reason']})",
+    ]
+    if res["discriminant"] is not None:
+        lines.append(f"discriminant D = X2^2 - 4 X1 X3 = {res['discriminant']}")
+    lines += [
+        f"f~*      = {res['f_tilde_star']} ~ {res['f_tilde_star_float']:.12g}",
+        f"f*       = {res['f_star']:.12g}",
+        f"f(psi)   = {res['f_psi']:.12g}",
+        f"gap      = f* - f~* = {res['gap']:.3e}",
+        f"sandwich f~* <= f* <= f(psi): {res['sandwich']}",
+        "b        = " + ", ".join(f"{x:.6g}" for x in res["b"]),
+        "A        = " + "; ".join(", ".join(f"{x:.6g}" for x in row) for row in res["A"]),
+        f"certificate: {res['certificate']}",
+    ]
+    return "\n".join(lines)
+
+
+def register(sub, argv=()) -> None:
+    """Add the ``realize`` subcommand."""
+    ap = sub.add_parser("realize", help="is X* realisable by a one-layer LSA; the best one-layer loss f*",
+                        description="Exact realisability of X* (docs/theory.md section 6), the d = 1 discriminant, "
+                                    "f~*, the best one-layer LSA loss f* by variable projection, f(psi(X*)) "
+                                    "(Remark C.15) and the gap f* - f~*.")
+    ap.add_argument("--d", type=int, required=True, help=f"chain input length d >= 1 (f* certified for d <= {MAX_CERTIFIED_D})")
+    ap.add_argument("--p", required=True, help="initial-state probability, exact rational in (0, 1)")
+    ap.add_argument("--n", required=True, help="number of context chains (integer >= 1)")
+    ap.add_argument("--starts", type=int, default=None, help="multistart directions for f* (d >= 2)")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the start directions")
+    ap.add_argument("--json", action="store_true", help="print one JSON object")
+    ap.set_defaults(func=run)
+
+
+def run(args) -> int:
+    """Check the options, decide, print."""
+    if args.starts is not None:
+        check_int("--starts", args.starts)
+    check_int("--seed", args.seed, 0)
+    res = realize_optimum(args.d, args.p, args.n, starts=args.starts, seed=args.seed, progress=progress_bar).to_dict()
+    print(json.dumps(res) if args.json else format_result(res))
+    return 0
+
+
+__all__ = ["register", "run", "format_result"]

@@ -1,0 +1,83 @@
+"""``markov-icl verify``: train a one-layer LSA and compare it with the exact optimum
+(:func:`markov_icl.numeric.verify.verify`)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from markov_icl.errors import MarkovICLError
+from markov_icl.numeric.train import OPTIMIZERS
+from markov_icl.numeric.verify import DEFAULTS, MODELS, verify
+
+
+def format_text(res: dict) -> str:
+    """A readable report of :func:`verify`."""
+    cfg = res["config"]
+    lines = [
+        f"markov-icl verify  d={res['d']}  p={res['p']}  n={res['n']}  kernel={res['kernel']}  init={res['init']}",
+        f"trained a one-layer {cfg['model']} LSA: {cfg['optimizer']} lr={cfg['lr']} ({cfg['schedule']}), "
+        f"{cfg['steps']} steps x {cfg['batch']} fresh prompts, seed {cfg['seed']}  [{res['seconds']:.1f} s]",
+        "",
+        f"trained loss, exact from H, beta   {res['trained_loss_exact']:.8f}",
+        f"trained loss, Monte Carlo          {res['trained_loss_mc']:.8f} +- {res['trained_loss_mc_stderr']:.8f}"
+        f"  ({cfg['mc_samples']} prompts)",
+        f"f~* (exact optimum)                {res['f_tilde_star_float']:.8f}   (= {res['f_tilde_star']})",
+        f"gap trained - f~*                  {res['gap']:.3e}",
+    ]
+    if "f_star" in res:
+        gap_star = res["f_star"] - res["f_tilde_star_float"]
+        lines.append(f"best one-layer f*                  {res['f_star']:.8f}   (f* - f~* = {gap_star:.3e})")
+    lines += [
+        "",
+        f"{'r':>4}  {'[j,u,v]':<10} {'phi(b, A)':>12} {'X*':>12}",
+    ]
+    for r, (ix, x, xs) in enumerate(zip(res["index"], res["phi_trained"], res["X_star_float"]), start=1):
+        lines.append(f"{r:>4}  {str(ix):<10} {x:>12.6f} {xs:>12.6f}")
+    lines.append(f"||phi - X*|| = {res['phi_distance']:.6f}")
+    return "\n".join(lines)
+
+
+def register(sub, argv=()) -> None:
+    """Add the ``verify`` subcommand to the CLI."""
+    ap = sub.add_parser("verify", help="train a one-layer LSA and compare it with the exact optimum",
+                        description="Train a one-layer LSA (docs/theory.md section 2) on fresh prompts; report its "
+                                    "exact population loss from H, beta, a Monte Carlo estimate, f~*, X* and "
+                                    "||phi(b, A) - X*||.")
+    ap.add_argument("--d", type=int, required=True, help="chain input length d >= 1")
+    ap.add_argument("--p", required=True, help="initial-state probability, exact (e.g. 1/2)")
+    ap.add_argument("--n", required=True, help="number of context chains")
+    ap.add_argument("--steps", type=int, default=DEFAULTS["steps"], help=f"training steps (default {DEFAULTS['steps']})")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the initialisation and of the prompts (default 0)")
+    ap.add_argument("--batch", type=int, default=DEFAULTS["batch"], help=f"prompts per step (default {DEFAULTS['batch']})")
+    ap.add_argument("--lr", type=float, default=DEFAULTS["lr"], help=f"learning rate (default {DEFAULTS['lr']}, cosine to 0)")
+    ap.add_argument("--optimizer", choices=OPTIMIZERS, default=DEFAULTS["optimizer"])
+    ap.add_argument("--model", choices=MODELS, default=DEFAULTS["model"],
+                    help="dense P, Q (default) or the sparse (b, A) parameterisation")
+    ap.add_argument("--init-scale", type=float, default=DEFAULTS["init_scale"], help="std of the initial entries")
+    ap.add_argument("--mc-samples", type=int, default=DEFAULTS["mc_samples"], help="prompts of the Monte Carlo loss")
+    ap.add_argument("--kernel", default="uniform", help="uniform | beta:AA,BA,AC,BC | fixed:A,C")
+    ap.add_argument("--init", default="iid",
+                    help="iid | query_conditional:PI0,PI1 | example_c5 (the correlated law has no sampler)")
+    ap.add_argument("--f-star", action="store_true", help="also report the best one-layer loss f* (docs/theory.md section 6)")
+    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1: small tensors)")
+    ap.add_argument("--json", action="store_true", help="print one JSON object")
+    ap.set_defaults(func=run)
+
+
+def run(args) -> int:
+    """Check the options, train, print."""
+    if not 1 <= args.threads <= (os.cpu_count() or 1):
+        raise MarkovICLError(f"--threads must be between 1 and the number of CPUs ({os.cpu_count() or 1}), "
+                             f"got {args.threads}")
+    import torch
+
+    torch.set_num_threads(args.threads)
+    res = verify(args.d, args.p, args.n, steps=args.steps, seed=args.seed, batch=args.batch, lr=args.lr,
+                 optimizer=args.optimizer, init_scale=args.init_scale, mc_samples=args.mc_samples, model=args.model,
+                 kernel=args.kernel, init=args.init, progress=True, with_f_star=args.f_star)
+    print(json.dumps(res) if args.json else format_text(res))
+    return 0
+
+
+__all__ = ["register", "run", "format_text"]

@@ -1,9 +1,9 @@
 # markov-icl: `make demo` and `make test` each create .venv if missing and install.
-# The CPU build of torch is pinned here (override: make test TORCH_SPEC="torch==2.5.1"
-# or TORCH_SPEC="torch --index-url ..." for a GPU build); pyproject keeps a range.
+# The CPU build of PyTorch is pinned here (override: make test TORCH="torch==2.5.1", or
+# TORCH="torch --index-url ..." for a GPU build); pyproject.toml keeps a range.
 PYTHON ?= python3
 VENV ?= .venv
-TORCH_SPEC ?= torch==2.13.0
+TORCH ?= torch==2.13.0
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
@@ -14,13 +14,14 @@ $(PY):
 
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q "$(TORCH_SPEC)"
+	$(PY) -m pip install -q "$(TORCH)"
 	$(PY) -m pip install -q -e ".[dev]"
 	touch $(STAMP)
 
 install: $(STAMP)
 
 demo: install
+	$(VENV)/bin/markov-icl --version
 	$(VENV)/bin/markov-icl objective --d 1
 	$(VENV)/bin/markov-icl objective --d 1 --p 1/2 --n 5
 	$(VENV)/bin/markov-icl objective --d 2 --p 1/2 --n 10
@@ -34,10 +35,10 @@ test: install
 	$(PY) -m pytest -q
 
 lint: install
-	$(VENV)/bin/ruff check symbolic numeric derivations tests benchmarks
+	$(VENV)/bin/ruff check markov_icl symbolic numeric derivations experiments tests benchmarks conftest.py
 
 bench: install
 	$(PY) benchmarks/objective.py
 
 clean:
-	rm -rf build .pytest_cache .ruff_cache
+	rm -rf build dist .pytest_cache .ruff_cache

@@ -4,7 +4,7 @@
     python benchmarks/derive.py --repeat 3   # median of 3 warm runs
 
 Each cold run uses a new, empty cache folder ($MARKOV_ICL_CACHE) and a new output folder;
-the warm runs reuse both. Target (issue 3): warm >= 5x faster than cold. Prints a
+the warm runs reuse both. Target: warm >= 5x faster than cold. Prints a
 Markdown table.
 """
 
@@ -71,7 +71,7 @@ def main() -> None:
         has_pdf = (Path(out) / "report.pdf").exists()
         inproc = _in_process(Path(tmp))
     rows = [
-        ("`markov-icl --help` (interpreter + imports of every subcommand, PyTorch included)", startup),
+        ("`markov-icl --help` (interpreter start-up; no subcommand module is imported)", startup),
         ("`derive all`, first run (empty cache)", cold),
         (f"`derive all`, second run (warm cache, median of {args.repeat})", warm),
         ("`derive all --no-cache`", nocache),

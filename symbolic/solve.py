@@ -268,7 +268,7 @@ class Solution:
             "f_tilde_star": _s(self.f_tilde_star),
             "f_tilde_star_float": _f(self.f_tilde_star),
             "H_positive_definite": cert.positive_definite,
-            "certificate": f"{cert.method}: {cert.detail}",
+            "certificate": cert.detail if cert.method == "none" else f"{cert.method}: {cert.detail}",
         }
         if full:
             if self.is_numeric:

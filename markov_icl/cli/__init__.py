@@ -37,6 +37,14 @@ DESCRIPTION = ("Symbolic derivation engine for in-context learning of linear sel
                "The theory reference is docs/theory.md; 'markov-icl COMMAND --help' describes each command.")
 
 
+class _Formatter(argparse.HelpFormatter):
+    """Help with the subcommand names and their one-line help on the same line."""
+
+    def __init__(self, prog):
+        super().__init__(prog, max_help_position=18)
+        self._action_max_length = 16
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, exit 2
         sys.stderr.write(f"markov-icl: error: {message}\n")
@@ -45,12 +53,12 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The parser; when ``argv`` names a subcommand only its module is imported."""
-    ap = _Parser(prog="markov-icl", description=DESCRIPTION)
+    ap = _Parser(prog="markov-icl", description=DESCRIPTION, formatter_class=_Formatter)
     ap.add_argument("--version", action="version", version=f"markov-icl {__version__}")
     sub = ap.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     chosen = argv[0] if argv and argv[0] in COMMANDS else None
     for name, module in COMMANDS.items():
-        if chosen is None or name == chosen:
+        if name == chosen:
             importlib.import_module(module).register(sub, argv or ())
         else:  # a placeholder with the same one-line help (its module is not imported)
             sub.add_parser(name, help=SUMMARIES[name])

@@ -30,6 +30,7 @@ from markov_icl.symbolic.model import phi
 from markov_icl.symbolic.realizability import (
     M_SYMBOL,
     coefficient_signs_m,
+    discriminant,
     discriminant_d1,
     realize,
     region_d1,
@@ -164,7 +165,7 @@ def build(p=None, n=None, figure_dir=None, **kw) -> Derivation:
         r = _point(d, pp, nn)
         pts.append((d, pp, nn, r))
         X = r["sol"].X_star
-        Dval = sp.latex(X[1] ** 2 - 4 * X[0] * X[2]) if d == 1 else "--"
+        Dval = sp.latex(discriminant(X)) if d == 1 else "--"
         table.append([f"${d}$", f"${sp.latex(pp)}$", f"${nn}$", "yes" if r["rz"].realizable else "no", f"${Dval}$",
                       f"${r['ft']:.8f}$", f"${r['f_star']:.8f}$", f"${r['f_star'] - r['ft']:.2e}$",
                       f"${r['f_psi']:.8f}$"])

@@ -32,7 +32,7 @@ from markov_icl.derivations.formulas import (
 from markov_icl.derivations.steps import L, n, p
 from markov_icl.symbolic.laws import KernelLaw
 from markov_icl.symbolic.objective import ObjectiveTerms
-from markov_icl.symbolic.realizability import realize
+from markov_icl.symbolic.realizability import discriminant, realize
 from markov_icl.symbolic.solve import solve
 
 TITLE = "Theorem 3.3: the optimum of the enlarged-space objective for d = 1"
@@ -103,7 +103,7 @@ def build(p=None, n=None, **kw) -> Derivation:
               "The one-layer LSA prediction and the Monte Carlo loss estimator used in the checks:",
               code=[function_latex(lsa_prediction), function_latex(loss_estimate)]),
     ]
-    D = sp.factor(Xs[1] ** 2 - 4 * Xs[0] * Xs[2])
+    D = sp.factor(discriminant(Xs))
     pts = list(PUBLISHED_POINTS) + ([(pv, nv)] if (pv, nv) not in PUBLISHED_POINTS else [])
     rows = [["$(p,n)$", "$X^*_1$", "$X^*_2$", "$X^*_3$", r"$\tilde f^*$", "$D$"]]
     for pp, nn in pts:

@@ -79,11 +79,14 @@ def _chunks(samples: int, chunk: int):
         samples -= k
 
 
-def estimate_objective(law: ChainLaw, d: int, n: int, samples: int, *, seed: int | None = 0,
-                       generator: torch.Generator | None = None, chunk: int = 20000) -> ObjectiveEstimate:
+def estimate_objective(law: ChainLaw | None, d: int, n: int, samples: int, *, seed: int | None = 0,
+                       generator: torch.Generator | None = None, chunk: int = 20000,
+                       sampler=None) -> ObjectiveEstimate:
     """Unbiased estimates of ``H = E[psi psi^T]``, ``beta = E[y_q psi]``, ``E[y^2]`` (theory §3).
 
     Returns an :class:`ObjectiveEstimate`; ``H.mean`` is ``(dm, dm)``, ``beta.mean`` ``(dm,)``.
+    ``sampler(batch, generator) -> PromptBatch`` replaces the binary sampler of ``law`` (e.g. the
+    S-state prompts of :func:`markov_icl.numeric.multistate.sample_multistate`).
 
     Examples:
         >>> from markov_icl import ChainLaw, solve
@@ -97,7 +100,7 @@ def estimate_objective(law: ChainLaw, d: int, n: int, samples: int, *, seed: int
     chunk = max(256, min(chunk, 4_000_000 // (dm * dm)))  # bound the (chunk, dm, dm) buffer
     mh, mb, my = _Moments(), _Moments(), _Moments()
     for k in _chunks(samples, chunk):
-        pb = sample_prompts(law, d, n, k, generator=gen)
+        pb = sampler(k, gen) if sampler is not None else sample_prompts(law, d, n, k, generator=gen)
         psi = enlarged_features(pb.Z0)
         mh.add(psi.unsqueeze(2) * psi.unsqueeze(1))
         mb.add(pb.y.unsqueeze(1) * psi)

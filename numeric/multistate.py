@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from markov_icl.errors import MarkovICLError, check_int
-from markov_icl.numeric.prompts import PromptBatch, _assemble, enlarged_features
+from markov_icl.numeric.prompts import PromptBatch, _assemble
 
 
 def _rng(generator: torch.Generator | None, seed: int | None) -> np.random.Generator:
@@ -71,36 +71,24 @@ def sample_multistate(S: int, d: int, n: int, batch: int, *, alpha: float = 1.0,
     return _assemble(chains, torch.as_tensor(K, dtype=dtype))
 
 
-#: ``x_q (kron) g`` in the theory §3 order: the same features as for binary chains
-features = enlarged_features
-
-
 def monte_carlo_moments(S: int, d: int, n: int, samples: int, *, alpha: float = 1.0, seed: int = 0,
                         chunk: int = 100_000) -> dict[str, np.ndarray]:
-    """Monte Carlo means and standard errors of ``H``, ``h`` and ``E[y^2]`` (Lemma C.8).
+    """Monte Carlo means and standard errors of ``H``, ``h`` and ``E[y^2]`` for S-state prompts (Lemma C.8):
+    :func:`markov_icl.numeric.montecarlo.estimate_objective` with :func:`sample_multistate` as the sampler.
 
     Returns:
         ``{"H", "H_se", "h", "h_se", "E_y2", "E_y2_se"}`` as float arrays.
     """
-    rng_seed = np.random.SeedSequence(seed)
-    sums: dict[str, np.ndarray] = {}
-    done = 0
-    for child in rng_seed.spawn((samples + chunk - 1) // chunk):
-        B = min(chunk, samples - done)
-        pb = sample_multistate(S, d, n, B, alpha=alpha, seed=int(child.generate_state(1)[0]))
-        phi = features(pb.Z0).numpy()
-        y = pb.y.numpy()
-        vals = {"H": phi[:, :, None] * phi[:, None, :], "h": y[:, None] * phi, "E_y2": y**2}
-        for k, v in vals.items():
-            sums[k] = sums.get(k, 0) + v.sum(0)
-            sums[k + "2"] = sums.get(k + "2", 0) + (v**2).sum(0)
-        done += B
+    from markov_icl.numeric.montecarlo import estimate_objective
+
+    def sampler(batch, generator):
+        return sample_multistate(S, d, n, batch, alpha=alpha, generator=generator)
+
+    est = estimate_objective(None, d, n, samples, seed=seed, chunk=chunk, sampler=sampler)
     out = {}
-    for k in ("H", "h", "E_y2"):
-        mean = sums[k] / samples
-        out[k] = mean
-        out[k + "_se"] = np.sqrt(np.maximum(sums[k + "2"] / samples - mean**2, 0) / samples)
+    for key, e in (("H", est.H), ("h", est.beta), ("E_y2", est.E_y2)):
+        out[key], out[key + "_se"] = e.mean.numpy(), e.stderr.numpy()
     return out
 
 
-__all__ = ["sample_multistate", "features", "monte_carlo_moments"]
+__all__ = ["sample_multistate", "monte_carlo_moments"]

@@ -102,6 +102,14 @@ def parse_value(text, name: str) -> sp.Expr:
     raise MarkovICLError(f"{name}: expected an exact rational such as 1/2, got {_shown(text)}")
 
 
+def _split_spec(text, what: str, example: str) -> tuple[str, str, list[str]]:
+    """``"kind:A,B"`` -> ``("kind", ":", ["A", "B"])`` (kind lower-cased)."""
+    if not isinstance(text, str):
+        raise MarkovICLError(f"{what} must be a string such as {example!r}, got {_shown(text)}")
+    kind, sep, rest = text.partition(":")
+    return kind.strip().lower(), sep, rest.split(",") if rest else []
+
+
 def _is_number(x: sp.Expr) -> bool:
     return bool(getattr(x, "is_Rational", False))
 
@@ -205,11 +213,7 @@ class KernelLaw:
             >>> KernelLaw.parse("dirichlet:1/2").spec()
             'beta:1/2,1/2,1/2,1/2'
         """
-        if not isinstance(text, str):
-            raise MarkovICLError(f"a kernel spec must be a string such as 'uniform', got {_shown(text)}")
-        kind, sep, rest = text.partition(":")
-        kind = kind.strip().lower()
-        args = rest.split(",") if rest else []
+        kind, sep, args = _split_spec(text, "a kernel spec", "uniform")
         if kind == "uniform" and not sep:
             return KernelLaw.uniform()
         if kind == "beta" and len(args) == 4:
@@ -345,11 +349,7 @@ class InitLaw:
     def parse(text: str, p=None) -> "InitLaw":
         """Parse ``iid``, ``correlated:MCQ,MCC,MCCQ[,PC]``, ``query_conditional:PI0,PI1`` or
         ``example_c5``, with the query marginal ``p`` (symbolic when None)."""
-        if not isinstance(text, str):
-            raise MarkovICLError(f"an init spec must be a string such as 'iid', got {_shown(text)}")
-        kind, sep, rest = text.partition(":")
-        kind = kind.strip().lower()
-        args = rest.split(",") if rest else []
+        kind, sep, args = _split_spec(text, "an init spec", "iid")
         if kind == "iid" and not sep:
             return InitLaw.iid(p)
         if kind == "correlated" and len(args) in (3, 4):

@@ -38,7 +38,7 @@ from sympy.polys.matrices import DomainMatrix
 from markov_icl.errors import MarkovICLError
 from markov_icl.symbolic.laws import N_SYMBOL, DirichletKernel, check_states, parse_alpha
 from markov_icl.symbolic.objective import Index, check_d, parse_n
-from markov_icl.symbolic.solve import Solution, exact_solve
+from markov_icl.symbolic.solve import Solution, exact_solve, optimal_loss
 
 
 class MultiStateTerms:
@@ -202,13 +202,13 @@ def solve_multistate(terms: MultiStateTerms, n=None) -> Solution:
     if nv.is_number and terms.domain == QQ:
         H = terms.H(nv)
         X = exact_solve(H, terms.beta_vector())
-        f = ey2 - sum(b * xv for b, xv in zip(beta, X))
+        f = optimal_loss(ey2, beta, X)
         return make(H, X, f, "exact rational solve (python-flint)")
     Hs, _, _ = terms.symbolic(nv)
     if terms.idx.dm > 3:
         return make(Hs, None, None, "not solved: symbolic X* for S-state chains is derived for d = 1")
     X = tuple(Hs.LUsolve(sp.Matrix(beta)).applyfunc(sp.factor))
-    f = sp.factor(ey2 - sum(b * xv for b, xv in zip(beta, X)))
+    f = sp.factor(optimal_loss(ey2, beta, X))
     return make(Hs, X, f, "fraction-field LU solve")
 
 

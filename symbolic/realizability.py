@@ -281,6 +281,18 @@ def _realize_float(X: list[float], d: int, tol: float) -> Realization:
 
 
 # --------------------------------------------------------------------------- d = 1 region
+def discriminant(X):
+    """``D = X2^2 - 4 X1 X3`` of a d = 1 point X (theory §6): X is realisable iff ``D >= 0``.
+
+    Examples:
+        >>> discriminant([1, 3, 2]), discriminant([1, 0, 1])
+        (1, -4)
+    """
+    if len(X) != 3:
+        raise MarkovICLError(f"the discriminant is defined for d = 1 (3 coordinates), got {len(X)} coordinates")
+    return X[1] ** 2 - 4 * X[0] * X[2]
+
+
 @lru_cache(maxsize=1)
 def _d1_solution():
     from markov_icl.symbolic.solve import solve
@@ -294,8 +306,7 @@ def discriminant_d1() -> sp.Expr:
     X* comes from :func:`markov_icl.symbolic.solve.solve_symbolic_pn` (the engine, not a
     hand-typed formula); D is returned factored.
     """
-    X1, X2, X3 = _d1_solution().X_star
-    return sp.factor(sp.together(X2**2 - 4 * X1 * X3))
+    return sp.factor(sp.together(discriminant(_d1_solution().X_star)))
 
 
 @dataclass

@@ -86,6 +86,18 @@ def exact_solve(H: DomainMatrix, beta: DomainMatrix) -> tuple[sp.Rational, ...]:
     return tuple(to_rational(v) for v in x.entries())
 
 
+def optimal_loss(E_y2, beta, X_star):
+    """``f~* = E[y^2] - beta^T X*`` (theory §3), exact for exact inputs.
+
+    Examples:
+        >>> import sympy as sp
+        >>> optimal_loss(sp.Rational(1, 2), (sp.Rational(1, 8), sp.Rational(1, 12), sp.Rational(7, 48)),
+        ...              (sp.Rational(1, 6), sp.Rational(1, 2), sp.Rational(1, 2)))
+        35/96
+    """
+    return E_y2 - sum(b * x for b, x in zip(beta, X_star))
+
+
 def _s(x) -> str | None:
     return None if x is None else str(x)
 
@@ -301,7 +313,7 @@ def solve_numeric(terms: ObjectiveTerms, p=None, n=None, values: dict | None = N
     X = exact_solve(H, beta)
     b = tuple(to_rational(v) for v in fmpq_matrix(beta).entries())
     ey2r = to_rational(sp.QQ.to_sympy(ey2))
-    f = ey2r - sum(bi * xi for bi, xi in zip(b, X))
+    f = optimal_loss(ey2r, b, X)
     law = terms.law if p is None else terms.law.with_p(p)
     return Solution(terms.d, law.p, parse_n(n) if n is not None else N_SYMBOL, law,
                     "product" if terms.product_form else "exact", 2, _index(terms.d), b, ey2r, X, f,
@@ -394,7 +406,7 @@ def solve_symbolic_pn(terms: ObjectiveTerms, p_symbol, n_value=None) -> Solution
                 raise MarkovICLError(f"H is singular at p={pv}, n={nv}; no unique X*")
             x = nH.solve(b * flint.fmpq(int(nv)))  # X = (nH)^{-1} (n b)
             DX = [D * x[i, 0] for i in range(dm)]
-            f = y - sum((b[i, 0] * x[i, 0] for i in range(dm)), flint.fmpq(0))
+            f = optimal_loss(y, [b[i, 0] for i in range(dm)], [x[i, 0] for i in range(dm)])
             row.append([D] + DX + [D * f])
         grid.append(row)
     nvals = dm + 2
@@ -472,7 +484,7 @@ def solve_generic(terms: ObjectiveTerms, n=None) -> Solution:
     except Exception as exc:  # singular over the field
         raise MarkovICLError(f"H is singular as a matrix of rational functions: {exc}") from None
     X = tuple(sp.factor(K.to_sympy(v)) for v in x.to_list_flat())
-    f = sp.factor(ey2 - sum(bi * xi for bi, xi in zip(bs, X)))
+    f = sp.factor(optimal_loss(ey2, bs, X))
     return Solution(terms.d, terms.law.p, nval, terms.law, "product" if terms.product_form else "exact", 2,
                     _index(terms.d), tuple(bs), ey2, X, f, "fraction-field LU solve", Hs)
 
@@ -562,5 +574,5 @@ def _solve_multistate(d: int, n, kernel: str, init: str, form: str, states: int)
 
 
 __all__ = ["MAX_SYMBOLIC_D", "FORMS", "Solution", "solve", "solve_numeric", "solve_symbolic_pn", "solve_generic",
-           "exact_solve", "fmpq_matrix", "to_rational"]
+           "exact_solve", "optimal_loss", "fmpq_matrix", "to_rational"]
 

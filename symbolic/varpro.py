@@ -413,7 +413,7 @@ def realize_optimum(d: int, p, n, starts: int | None = None, seed: int = 0, prog
     """
     from markov_icl.symbolic.laws import parse_probability
     from markov_icl.symbolic.objective import parse_n
-    from markov_icl.symbolic.realizability import realize
+    from markov_icl.symbolic.realizability import discriminant, realize
     from markov_icl.symbolic.solve import solve
 
     check_d(d)
@@ -425,7 +425,7 @@ def realize_optimum(d: int, p, n, starts: int | None = None, seed: int = 0, prog
     sol = solve(d, pv, nv)
     X, ft = sol.X_star, sol.f_tilde_star
     rz = realize(X, d)
-    disc = sp.Rational(X[1] ** 2 - 4 * X[0] * X[2]) if d == 1 else None
+    disc = sp.Rational(discriminant(X)) if d == 1 else None
     res = best_one_layer(sol, starts=starts, seed=seed, progress=progress)
     ps = psi(X, d, starts=starts, seed=seed, progress=progress)
     f_psi = OneLayerLoss.of(sol).tilde(ps.X)

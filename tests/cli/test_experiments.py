@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import csv
 
+import numpy as np
 import pytest
+import sympy as sp
 import torch
 
 from markov_icl.cli import main
 from markov_icl.experiments.fig3 import reference_accuracies
 from markov_icl.numeric.montecarlo import accuracy
 from markov_icl.numeric.multistate import sample_multistate
+from markov_icl.oracles import closed_form_d1, enumerate_objective, min_over_A, objective_at_n, sample_chains
 
 FIG3_TINY = ["--states", "2", "3", "--layers", "1", "2", "--seeds", "2", "--steps", "5", "--batch", "16",
              "--eval", "64", "--d", "2", "--n", "3"]
@@ -76,6 +79,21 @@ def test_fig3_accuracy_rule_and_references():
     assert accuracy(torch.tensor([-3.0, 0.6, 1.51, 2.49]), y, 3) == 1.0
     pb = sample_multistate(3, 3, 5, 4000, alpha=0.1, seed=3)
     ref = reference_accuracies(pb, 3)
+    # oracle: both rules written out here, prompt by prompt (Bayes: the likeliest next state of the drawn kernel's
+    # row; counts: the most frequent successor of s_{q,d} in the context, lowest state on ties, s_{q,d} if unseen)
+    chains, K, y = pb.chains.long().tolist(), pb.kernel.tolist(), pb.y.long().tolist()
+    bayes = counts = 0
+    for ch, k, lab in zip(chains, K, y):
+        last = ch[-1][-2]
+        row = k[last]
+        bayes += row.index(max(row)) == lab
+        seen = [0] * 3
+        for c in ch[:-1]:
+            for s, t in zip(c, c[1:]):
+                if s == last:
+                    seen[t] += 1
+        counts += (seen.index(max(seen)) if sum(seen) else last) == lab
+    assert abs(ref["bayes_known_K"] - bayes / len(y)) < 1e-12 and abs(ref["counts"] - counts / len(y)) < 1e-12
     assert ref["bayes_known_K"] >= ref["counts"] - 0.02
     assert ref["counts"] > 0.6  # far above chance (1/3) with near-deterministic kernels
 
@@ -108,6 +126,7 @@ def test_fig2_tiny_writes_csv_and_png(tmp_path, capsys):
     from markov_icl import solve
 
     ey2 = float(solve(2, "1/2", 6).E_y2)
+    assert enumerate_objective(2, 1, sp.Rational(1, 2))[2] == sp.Rational(1, 2) and ey2 == 0.5  # oracle: enumeration
     assert abs(float(rows[0]["L_sq"]) - ey2) < 5 * 0.5 / 96**0.5
     assert (tmp_path / "fig2.png").read_bytes()[:4] == b"\x89PNG"
     out = capsys.readouterr().out
@@ -144,6 +163,7 @@ def test_fig4_tiny(tmp_path, capsys):
     assert rows[0]["dense_exact_loss"] and rows[5]["sparse_exact_loss"] and not rows[1]["dense_exact_loss"]
     assert rows[11]["dense_exact_loss"]
     fstar = float(rows[0]["f_tilde_star"])
+    assert abs(fstar - float(closed_form_d1(sp.Rational(3, 10), 5)[4])) < 1e-15  # theory §5 at the default p = 3/10
     assert all(float(r["sparse_exact_loss"]) >= fstar - 1e-12 for r in rows if r["sparse_exact_loss"])
     assert not list(tmp_path.glob(".*tmp"))  # atomic writes leave no temporaries
     assert "fig4.csv" in capsys.readouterr().out
@@ -156,6 +176,24 @@ def test_fig4_shared_init_runs_coincide(tmp_path):
         rows = list(csv.DictReader(fh))
     for r in rows:
         assert abs(float(r["dense_train_loss"]) - float(r["sparse_train_loss"])) < 1e-12
+    # oracle for why they coincide: at the shared start (fig4's dense init, seed 0, scale 0.3) both models predict
+    # b^T G A x_q, written out here, on prompts of the plain NumPy sampler
+    from markov_icl.numeric.lsa import DenseLSA, SparseLSA, one_layer_params
+
+    dense = DenseLSA(2, layers=1, init_scale=0.3, seed=0)
+    sparse = SparseLSA(2, init_scale=0.3, seed=1)
+    b, A = one_layer_params(dense)
+    with torch.no_grad():
+        sparse.b.copy_(b)
+        sparse.A.copy_(A)
+    ctx, q = sample_chains(0.3, 5, 2, 64, seed=4)
+    G = np.einsum("biu,biv->buv", ctx, ctx) / 5
+    want = np.einsum("u,buv,vj,bj->b", b.detach().numpy(), G, A.detach().numpy(), q[:, :2])
+    Z0 = np.concatenate([ctx.transpose(0, 2, 1), np.concatenate([q[:, :2], np.zeros((64, 1))], 1)[:, :, None]], 2)
+    for model in (dense, sparse):
+        with torch.no_grad():
+            got = model(torch.as_tensor(Z0)).numpy()
+        assert np.abs(got - want).max() < 1e-12
 
 
 def test_fig4_bad_input(capsys):
@@ -174,6 +212,16 @@ def test_fig5_small_run_writes_csv_and_png(tmp_path, capsys):
         # exact population losses: f~* <= f* <= trained loss
         assert float(r["f_tilde_star"]) <= float(r["f_star"]) + 1e-12 <= float(r["lsa_exact_loss"]) + 1e-12
     assert rows[0]["f_star_how"].startswith("exact") and "runs agree" in rows[1]["f_star_how"]
+    # oracles at d = 1: theory §5's f~*(1/2, 5) = 35/96, and f* by a scan of 20 000 directions b on its closed-form
+    # H, beta; at d = 2: f~* from enumerating every prompt
+    H, beta, ey2, _, _ = closed_form_d1(sp.Rational(1, 2), 5)
+    th = np.linspace(0, np.pi, 20000, endpoint=False)
+    scan = float(min_over_A(np.array(H.tolist(), dtype=float), np.array(beta.tolist(), dtype=float), ey2,
+                            np.stack([np.cos(th), np.sin(th)], 1)).min())
+    assert abs(float(rows[0]["f_tilde_star"]) - 35 / 96) < 1e-15
+    assert float(rows[0]["f_star"]) <= scan + 1e-12 and scan - float(rows[0]["f_star"]) < 1e-7
+    H2, beta2, ey22 = objective_at_n(2, 5, "1/2")
+    assert abs(float(rows[1]["f_tilde_star"]) - float(ey22 - (beta2.T * H2.LUsolve(beta2))[0])) < 1e-15
     assert (tmp_path / "fig5.png").stat().st_size > 1000
     assert "fig5:" in capsys.readouterr().out
 

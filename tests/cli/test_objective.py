@@ -8,6 +8,7 @@ import pytest
 import sympy as sp
 
 from markov_icl.cli import main
+from markov_icl.oracles import objective_at_n
 
 p, n = sp.symbols("p n", positive=True)
 
@@ -52,6 +53,10 @@ def test_product_form_flag(capsys):
     a = run_json(capsys, "--d", "2", "--p", "1/2", "--n", "3")
     b = run_json(capsys, "--d", "2", "--p", "1/2", "--n", "3", "--product-form")
     assert b["form"] == "product" and a["X_star"] != b["X_star"]
+    # oracle: both X* by SymPy's LU solve of H, beta from enumerating every prompt, each form on its own
+    for res, product in ((a, False), (b, True)):
+        H, beta, _ = objective_at_n(2, 3, "1/2", product_form=product)
+        assert [sp.Rational(x) for x in res["X_star"]] == list(H.LUsolve(beta))
 
 
 def test_table_output(capsys):

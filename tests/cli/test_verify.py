@@ -8,9 +8,12 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
+import sympy as sp
 
 from markov_icl.cli import main
+from markov_icl.oracles import features, mean_se, objective_at_n, sample_chains
 
 KEYS = {"trained_loss_exact", "trained_loss_mc", "trained_loss_mc_stderr", "f_tilde_star", "f_tilde_star_float",
         "X_star", "X_star_float", "phi_trained", "phi_distance", "gap", "index"}
@@ -31,6 +34,14 @@ def test_verify_json_keys_and_values(capsys):
     dist = sum((a - b) ** 2 for a, b in zip(res["phi_trained"], res["X_star_float"])) ** 0.5
     assert abs(res["phi_distance"] - dist) < 1e-12
     assert abs(res["trained_loss_mc"] - res["trained_loss_exact"]) < 5 * res["trained_loss_mc_stderr"]
+    # oracles: X* from enumerating every prompt, and the trained loss by Monte Carlo on prompts of the plain
+    # NumPy sampler (features x_q kron g built there), within 5 standard errors
+    H, beta, _ = objective_at_n(2, 4, "1/3")
+    assert [sp.Rational(x) for x in res["X_star"]] == list(H.LUsolve(beta))
+    ctx, q = sample_chains(1 / 3, 4, 2, 200_000, seed=17)
+    _, feats, y = features(ctx, q, 2)
+    mean, se = mean_se((feats @ np.array(res["phi_trained"]) - y) ** 2)
+    assert abs(mean - res["trained_loss_exact"]) < 5 * se
 
 
 def test_verify_text(capsys):

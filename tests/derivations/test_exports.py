@@ -1,9 +1,10 @@
 """Importable formulas: lambdified NumPy / Torch values equal the exact rationals; Torch is differentiable
 and follows the dtype and device of its inputs.
 
-Oracles: exact rationals from an independent exact route (python-flint solve of the numeric
-system, :func:`markov_icl.solve`), the published closed forms (theory §5), finite differences
-(``torch.autograd.gradcheck``) and SymPy's derivative of the exact rational function.
+Oracles: exact rationals from the exact route (python-flint solve of the numeric system,
+:func:`markov_icl.solve`) and, independent of the engine, enumeration of every prompt
+(:mod:`markov_icl.oracles`), the published closed forms (theory §5), finite differences
+(``torch.autograd.gradcheck``) and SymPy's derivative of the closed-form f~*.
 """
 
 import numpy as np
@@ -14,6 +15,7 @@ import torch
 from markov_icl import functions, solve
 from markov_icl.derivations import theorem_3_3
 from markov_icl.errors import MarkovICLError
+from markov_icl.oracles import closed_form_d1, enumerate_objective, objective_at_n
 
 P_GRID = ["1/10", "1/3", "1/2", "7/10", "19/20"]
 N_GRID = [1, 2, 5, 10, 137]
@@ -48,6 +50,10 @@ def test_theorem_3_3_callables_equal_exact_rationals(backend):
             np.testing.assert_allclose(got["H"][i, j], H, rtol=0, atol=1e-12)
             np.testing.assert_allclose(got["beta"][i, j], b, rtol=0, atol=1e-12)
             assert abs(got["E_y2"][i, j] - ey2) < 1e-12
+            # oracle: theory §5's closed forms of X* and f~* = 1/2 - beta^T X*
+            _, _, cy2, cX, cf = closed_form_d1(sp.Rational(P_GRID[i]), N_GRID[j])
+            np.testing.assert_allclose(got["x_star"][i, j], [float(x) for x in cX], rtol=0, atol=1e-12)
+            assert abs(got["f_tilde_star"][i, j] - float(cf)) < 1e-12 and abs(got["E_y2"][i, j] - float(cy2)) < 1e-12
 
 
 def test_published_points():
@@ -70,6 +76,24 @@ def test_objective_any_d_equals_exact(d, backend):
         assert np.abs(gx - X).max() < 1e-10 * max(1.0, np.abs(X).max())
         assert abs(float(fns.f_tilde_star(*args)) - f) < 1e-12
         assert np.abs(np.asarray(fns.H(*args)) - H).max() < 1e-12
+        if d == 2:  # oracle: H, beta, E[y^2] from enumerating every prompt, X* by SymPy's LU solve
+            He, be, ye = objective_at_n(d, nv, pv)
+            Xe = He.LUsolve(be)
+            assert np.abs(np.asarray(fns.H(*args)) - np.array(He.tolist(), dtype=float)).max() < 1e-12
+            assert np.abs(np.asarray(fns.beta(*args)) - np.array(be.tolist(), dtype=float)[:, 0]).max() < 1e-12
+            assert np.abs(gx - np.array(Xe.tolist(), dtype=float)[:, 0]).max() < 1e-10 * max(1.0, np.abs(X).max())
+            assert abs(float(fns.f_tilde_star(*args)) - float(ye - (be.T * Xe)[0])) < 1e-12
+    if d == 3:  # oracle at n = 1, where enumerating every prompt is fast enough at d = 3
+        He, be, ye = enumerate_objective(3, 1, sp.Rational(1, 3))
+        Xe = He.LUsolve(be)
+        args = (torch.tensor(1 / 3, dtype=torch.float64), torch.tensor(1.0, dtype=torch.float64)) \
+            if backend == "torch" else (1 / 3, 1.0)
+        assert np.abs(np.asarray(fns.H(*args)) - np.array(He.tolist(), dtype=float)).max() < 1e-12
+        assert np.abs(np.asarray(fns.beta(*args)) - np.array(be.tolist(), dtype=float)[:, 0]).max() < 1e-12
+        assert abs(float(fns.E_y2(*args)) - float(ye)) < 1e-12
+        Xf = np.array(Xe.tolist(), dtype=float)[:, 0]
+        assert np.abs(np.asarray(fns.X_star(*args)) - Xf).max() < 1e-9 * max(1.0, np.abs(Xf).max())
+        assert abs(float(fns.f_tilde_star(*args)) - float(ye - (be.T * Xe)[0])) < 1e-12
 
 
 def test_torch_gradcheck_float64():
@@ -96,6 +120,10 @@ def test_gradient_matches_exact_derivative():
     p = torch.tensor(0.5, dtype=torch.float64, requires_grad=True)
     theorem_3_3.f_tilde_star(backend="torch")(p, torch.tensor(5.0, dtype=torch.float64)).backward()
     assert abs(p.grad.item() - want) < 1e-12
+    # oracle: the derivative of theory §5's closed form f~* = 1/2 - beta^T X*, by SymPy
+    ps = sp.Symbol("p")
+    closed = closed_form_d1(ps, 5)[4]
+    assert abs(p.grad.item() - float(sp.diff(closed, ps).subs(ps, sp.Rational(1, 2)))) < 1e-12
 
 
 def test_bad_backend():
@@ -127,6 +155,10 @@ def test_theorem_3_3_H_beta_equal_the_published_closed_forms():
 def test_exports_follow_the_dtype_of_their_inputs(d):
     """float32 in, float32 out (NumPy and torch), and the values still match the exact ones to float32 precision."""
     X, f, *_ = _exact(d, "1/2", 10)
+    # oracle for the reference values: theory §5 at d = 1, enumeration of every prompt at d = 2
+    He, be, ye = closed_form_d1(sp.Rational(1, 2), 10)[:3] if d == 1 else objective_at_n(2, 10, "1/2")
+    Xe = He.LUsolve(be)
+    assert np.abs(X - np.array(Xe.tolist(), dtype=float)[:, 0]).max() < 1e-12 and abs(f - float(ye - (be.T * Xe)[0])) < 1e-12
     fn = functions(d)
     x32 = fn.X_star(np.float32(0.5), np.float32(10.0))
     assert x32.dtype == np.float32 and np.abs(x32 - X).max() < 1e-4 * max(1, np.abs(X).max())
@@ -160,3 +192,6 @@ def test_torch_exports_on_cuda():
     got = ft.X_star(p, 10.0)
     assert got.device.type == "cuda"
     assert np.abs(got.cpu().numpy()[0] - X).max() < 1e-10 * max(1, np.abs(X).max())
+    He, be, _ = objective_at_n(2, 10, "1/2")  # oracle: enumeration of every prompt, SymPy's LU solve
+    Xe = np.array(He.LUsolve(be).tolist(), dtype=float)[:, 0]
+    assert np.abs(got.cpu().numpy()[0] - Xe).max() < 1e-10 * max(1, np.abs(Xe).max())

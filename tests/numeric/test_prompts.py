@@ -1,17 +1,20 @@
 """The prompt sampler (theory §1) against the exact objective and the kernel it was given.
 
-Oracles: the exact H, beta, E[y^2] of :class:`symbolic.objective.ObjectiveTerms` (checked
-elsewhere against brute-force enumeration) with a Monte Carlo tolerance of 5 standard
-errors per entry; transition and initial-state frequencies against the drawn kernel.
+Oracles: the exact H, beta, E[y^2] of :class:`symbolic.objective.ObjectiveTerms`, checked here
+against brute-force enumeration (:func:`markov_icl.oracles.objective_at_n`), with a Monte Carlo
+tolerance of 5 standard errors per entry; transition and initial-state frequencies against the
+drawn kernel; the feature order of :func:`markov_icl.oracles.feature_index`.
 """
 
 import numpy as np
 import pytest
+import sympy as sp
 import torch
 
 from markov_icl.errors import MarkovICLError
 from markov_icl.numeric.montecarlo import estimate_objective
 from markov_icl.numeric.prompts import enlarged_features, sample_prompts
+from markov_icl.oracles import feature_index, objective_at_n
 from markov_icl.symbolic.laws import A_SYMBOL, ChainLaw, InitLaw, KernelLaw
 from markov_icl.symbolic.objective import ObjectiveTerms
 
@@ -21,6 +24,13 @@ LAWS = {
     "iid-uniform": (ChainLaw.default("1/3"), 2, 3),
     "c5-beta": (ChainLaw(InitLaw.example_c5("2/5"), KernelLaw.beta(2, 3, 1, 2)), 2, 4),
     "qc-fixed": (ChainLaw(InitLaw.query_conditional("1/2", "1/5", "3/4"), KernelLaw.fixed("1/4", "3/5")), 1, 3),
+}
+
+#: the same laws for the enumeration oracle: (p, prior, init); Example C.5 is s_i | s_q ~ Bern((s_q - p)^2)
+ORACLE_LAWS = {
+    "iid-uniform": ("1/3", "uniform", "iid"),
+    "c5-beta": ("2/5", ("beta", 2, 3, 1, 2), ("qc", sp.Rational(2, 5) ** 2, sp.Rational(3, 5) ** 2)),
+    "qc-fixed": ("1/2", ("fixed", sp.Rational(1, 4), sp.Rational(3, 5)), ("qc", sp.Rational(1, 5), sp.Rational(3, 4))),
 }
 
 
@@ -35,6 +45,11 @@ def _exact(law, d, n):
 def test_moments_match_exact_objective(name):
     law, d, n = LAWS[name]
     H, beta, ey2 = _exact(law, d, n)
+    # the exact side against the oracle: every prompt enumerated (n = 1, 2; H is affine in 1/n)
+    pv, prior, init = ORACLE_LAWS[name]
+    He, be, ye = objective_at_n(d, n, pv, prior=prior, init=init)
+    assert np.array_equal(H, np.array(He.tolist(), dtype=float))  # equal rationals give equal floats
+    assert np.array_equal(beta, np.array(be.tolist(), dtype=float)[:, 0]) and ey2 == float(ye)
     est = estimate_objective(law, d, n, 200_000, seed=11)
     for got, want in ((est.H, H), (est.beta, beta), (est.E_y2, ey2)):
         z = got.z_scores(torch.as_tensor(want)).abs().max().item()
@@ -105,6 +120,7 @@ def test_features_order():
     pb = sample_prompts(ChainLaw.default("1/2"), 2, 5, 7, seed=1)
     feats = enlarged_features(pb.Z0)
     idx = ObjectiveTerms(2, ChainLaw.default("1/2")).idx.index
+    assert [tuple(t) for t in idx] == feature_index(2)  # the order written out by the oracle
     ctx = pb.Z0[:, :, :5]
     for r, (j, u, v) in enumerate(idx):
         G_uv = (ctx[:, u - 1, :] * ctx[:, v - 1, :]).mean(-1)

@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+import sympy as sp
 import torch
 
 from markov_icl import solve
@@ -12,6 +13,7 @@ from markov_icl.numeric.lsa import DenseLSA, SparseLSA, one_layer_params
 from markov_icl.numeric.montecarlo import estimate_loss
 from markov_icl.numeric.train import train
 from markov_icl.numeric.verify import verify
+from markov_icl.oracles import closed_form_d1, features, mean_se, phi_by_definition, sample_chains
 from markov_icl.symbolic.laws import ChainLaw
 
 LAW = ChainLaw.default("1/2")
@@ -24,6 +26,12 @@ def test_mc_loss_matches_exact_loss_of_a_random_model():
     b, A = one_layer_params(model)
     est = estimate_loss(model, sol.law, 2, 5, 200_000, seed=3)
     assert abs(float(est.mean) - float(sol.loss(b.numpy(), A.numpy()))) < 5 * float(est.stderr)
+    # oracle: the loss of <phi, x_q kron g> (hand-written phi) on prompts of the plain NumPy sampler
+    X = np.array(phi_by_definition(b.detach().numpy(), A.detach().numpy()), dtype=float)
+    ctx, q = sample_chains(1 / 3, 5, 2, 200_000, seed=23)
+    _, feats, y = features(ctx, q, 2)
+    mean, se = mean_se((feats @ X - y) ** 2)
+    assert abs(mean - float(sol.loss(b.numpy(), A.numpy()))) < 5 * se
 
 
 @pytest.mark.parametrize("online", [True, False])
@@ -62,6 +70,11 @@ def test_trained_one_layer_reaches_the_exact_optimum():
     assert res["phi_distance"] < 0.05
     assert math.isclose(res["phi_distance"], float(np.linalg.norm(np.subtract(res["phi_trained"], res["X_star_float"]))))
     assert abs(res["trained_loss_mc"] - res["trained_loss_exact"]) < 5 * res["trained_loss_mc_stderr"]
+    # oracle: the trained loss from theory §5's closed-form H, beta at phi_trained
+    H, beta, ey2, _, _ = closed_form_d1(sp.Rational(1, 2), 10)
+    x = np.array(res["phi_trained"])
+    want = float(ey2) - 2 * np.array(beta.tolist(), dtype=float)[:, 0] @ x + x @ np.array(H.tolist(), dtype=float) @ x
+    assert abs(res["trained_loss_exact"] - want) < 1e-12
 
 
 def test_unrealisable_point_trains_to_f_star_not_f_tilde_star():

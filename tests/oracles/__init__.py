@@ -11,16 +11,20 @@ Examples:
 """
 
 from .binary import (
+    closed_form_d1,
     enumerate_objective,
     feature_index,
     features,
     mean_se,
+    min_over_A,
     monte_carlo_objective,
+    objective_at_n,
     phi_by_definition,
     s1_matrix,
     sample_chains,
 )
-from .multistate import dirichlet_row_moment, enumerate_multistate
+from .multistate import dirichlet_row_moment, enumerate_multistate, multistate_at_n
 
-__all__ = ["enumerate_objective", "feature_index", "features", "mean_se", "monte_carlo_objective",
-           "phi_by_definition", "s1_matrix", "sample_chains", "dirichlet_row_moment", "enumerate_multistate"]
+__all__ = ["closed_form_d1", "enumerate_objective", "feature_index", "features", "mean_se", "min_over_A",
+           "monte_carlo_objective", "objective_at_n", "phi_by_definition", "s1_matrix", "sample_chains",
+           "dirichlet_row_moment", "enumerate_multistate", "multistate_at_n"]

@@ -17,6 +17,7 @@ Examples:
 
 from __future__ import annotations
 
+from functools import cache
 from itertools import product
 
 import numpy as np
@@ -215,3 +216,77 @@ def monte_carlo_objective(d, n, p, num, seed=0, chunk=50_000, fixed=None):
     seH = np.sqrt(np.maximum(sH2 / num - mH**2, 0) / num)
     seb = np.sqrt(np.maximum(sb2 / num - mb**2, 0) / num)
     return mH, seH, mb, seb
+
+
+@cache
+def _enumerated(d, n, p, prior, init, product_form):
+    H, b, y = enumerate_objective(d, n, p, prior=prior, init=init, product_form=product_form)
+    return sp.ImmutableMatrix(H), sp.ImmutableMatrix(b), y
+
+
+def _objective_at_n(d, n, p, prior, init, product_form):
+    H1, b1, y1 = _enumerated(d, 1, p, prior, init, product_form)
+    if n == 1:
+        return H1, b1, y1
+    H2, b2, y2 = _enumerated(d, 2, p, prior, init, product_form)
+    if (b2 - b1).applyfunc(sp.expand) != sp.zeros(*b1.shape) or sp.expand(y2 - y1) != 0:
+        raise AssertionError("beta and E[y^2] must not depend on n")
+    if n == 2:
+        return H2, b1, y1
+    n = sp.Integer(n)
+    pair = 2 * H2 - H1  # the two-distinct-context-chains term
+    return sp.ImmutableMatrix((H1 / n + pair * (1 - 1 / n)).applyfunc(sp.expand)), b1, y1
+
+
+def objective_at_n(d, n, p, prior="uniform", init="iid", product_form=False):
+    """Exact H, beta, E[y^2] at any n from :func:`enumerate_objective` at n = 1 and n = 2 (cached).
+
+    The context chains are i.i.d. given the kernel and the query's first state, so
+    ``E[G_uv G_u'v' | K, s_q] = (1/n) E[one chain] + (1 - 1/n) E[two distinct chains]``: the
+    enumeration at n = 1 gives the first matrix, at n = 2 their mean, hence H at every n;
+    beta and E[y^2] involve one context chain and do not depend on n.
+    """
+    p = sp.sympify(p)
+    init = init if init == "iid" else tuple(sp.sympify(v) if k else v for k, v in enumerate(init))
+    if prior != "uniform":
+        prior = tuple(sp.sympify(v) if k else v for k, v in enumerate(prior))
+    return _objective_at_n(int(d), int(n), p, prior, init, bool(product_form))
+
+
+def closed_form_d1(p, n):
+    """The published d = 1 closed forms (theory §5; uniform prior, i.i.d. Bernoulli(p)), written out:
+    ``(H, beta, E[y^2], X*, f~*)``, with ``X* = H^{-1} beta`` by SymPy's LU solve of these H and beta."""
+    p, n = sp.sympify(p), sp.sympify(n)
+    h11 = p**2 * (1 + (n - 1) * p) / n
+    h23 = p**2 * (3 * (n + 1) + (n - 1) * p) / (12 * n)
+    H = sp.Matrix([[h11, h11 / 2, p**2 / 2], [h11 / 2, p**2 * (3 + 2 * (n - 1) * p) / (6 * n), h23],
+                   [p**2 / 2, h23, p * (2 * n + 1 - (n - 1) * p * (1 - p)) / (6 * n)]])
+    beta = sp.Matrix([p**2 / 2, p**2 / 3, p**2 / 12 + p / 4])
+    X = H.LUsolve(beta).applyfunc(sp.cancel)
+    ey2 = sp.Rational(1, 2)
+    return H, beta, ey2, X, sp.cancel(ey2 - (beta.T * X)[0])
+
+
+def min_over_A(H, beta, ey2, B) -> np.ndarray:
+    """``min_A f(b, A)`` for every row b of B (floats): phi is linear in A, so this is least squares.
+
+    ``phi(b, A) = F(b) vec(A)`` with the columns of ``F(b)`` built from :func:`phi_by_definition`
+    at the unit matrices ``E_lj``; the minimum is ``E[y^2] - r^T (F^T H F)^{-1} r``, ``r = F^T beta``.
+    """
+    B = np.atleast_2d(np.asarray(B, dtype=float))
+    N = B.shape[1]
+    d = N - 1
+    H, beta = np.asarray(H, dtype=float), np.asarray(beta, dtype=float).reshape(-1)
+    units = []
+    for j in range(d):
+        for ll in range(N):
+            A = np.zeros((N, d))
+            A[ll, j] = 1.0
+            units.append(A)
+    Fk = np.stack([np.stack([np.array(phi_by_definition(np.eye(N)[k], A), dtype=float) for A in units], 1)
+                   for k in range(N)])  # (N, dm, N d): phi(b, A) = sum_k b_k Fk[k] vec(A)
+    F = np.einsum("tk,krc->trc", B, Fk)
+    G = np.einsum("tra,rs,tsb->tab", F, H, F)
+    r = np.einsum("tra,r->ta", F, beta)
+    a = np.linalg.solve(G, r[..., None])[..., 0]
+    return float(ey2) - np.einsum("ta,ta->t", r, a)

@@ -86,3 +86,16 @@ def enumerate_multistate(S: int, d: int, n: int, alpha) -> tuple[sp.Matrix, sp.M
         ey2 += w * sy
     norm = sp.Rational(1, S ** (n + 1))
     return (H * norm).applyfunc(sp.cancel), (h * norm).applyfunc(sp.cancel), sp.cancel(ey2 * norm)
+
+
+def multistate_at_n(S: int, d: int, n: int, alpha) -> tuple[sp.Matrix, sp.Matrix, sp.Expr]:
+    """``H``, ``h``, ``E[y^2]`` at any n from :func:`enumerate_multistate` at n = 1 and 2.
+
+    H is affine in 1/n (G is a mean of n context chains that are i.i.d. given K), so the
+    enumerations at n = 1 and n = 2 fix it; h and E[y^2] do not depend on n.
+    """
+    H1, h, ey2 = enumerate_multistate(S, d, 1, alpha)
+    Hb, _, _ = enumerate_multistate(S, d, 2, alpha)
+    H2 = 2 * Hb - H1
+    n = sp.Integer(n)
+    return (H1 / n + H2 * (1 - 1 / n)).applyfunc(sp.cancel), h, ey2

@@ -3,8 +3,9 @@
 import numpy as np
 import sympy as sp
 
+from markov_icl.oracles import closed_form_d1
 from markov_icl.symbolic.certify import certify_numeric, certify_symbolic, positive_on_region
-from markov_icl.symbolic.laws import ChainLaw, InitLaw, KernelLaw
+from markov_icl.symbolic.laws import N_SYMBOL, P_SYMBOL, ChainLaw, InitLaw, KernelLaw
 from markov_icl.symbolic.objective import ObjectiveTerms
 
 
@@ -39,6 +40,14 @@ def test_symbolic_d1_all_p_n():
     assert cert.positive_definite is True
     # the certified minors really are the leading minors
     assert sp.simplify(cert.minors[2] - H.det()) == 0
+    # oracle: H is theory §5's closed form, and its leading minors are positive on a grid of the region
+    p, n = P_SYMBOL, N_SYMBOL
+    Hc = closed_form_d1(p, n)[0]
+    assert (H - Hc).applyfunc(sp.simplify).is_zero_matrix
+    for pv in [sp.Rational(k, 20) for k in (1, 5, 10, 15, 19)]:
+        for nv in (1, 2, 3, 7, 50, 1000):
+            Hv = Hc.subs({p: pv, n: nv})
+            assert all(Hv[:k, :k].det() > 0 for k in (1, 2, 3)), (pv, nv)
 
 
 def test_positive_on_region_rejects_sign_changing():

@@ -87,8 +87,8 @@ def test_example_c13_sizes_and_the_lsa_special_case():
     # one squared slack per inequality (2 m' for P, 2 k' for Q); d is that count, dm = d (d+1)(d+2)/2
     d = 2 * (n1 + 1) + 2 * k1 + 2 * (m1 + k1)
     assert B.d == d == 18 and B.dm == d * (d + 1) * (d + 2) // 2 == Index(d).dm
-    # documented gap: the paper (Example C.13) states d = 8, dm = 360 for its own (unstated) layout
-    assert (B.d, B.dm) != (8, 360)
+    # documented gap: the paper (Example C.13) states d = 8, dm = 360 for its own (unstated) layout; d = 18 above
+    # already rules that out (dm = 3420, theory §10, finding 6)
     assert len(B.X()) == B.dm and B.D(1)[0, 0] == 1 and B.D(B.dm) == sp.zeros(19, 19)
     assert not decide_separability(EXAMPLE_C13_NONSEPARABLE).separable
     # the LSA map's own D(r) (E_uu, E_uv + E_vu) are not of this form: column 1 of A is tied to b

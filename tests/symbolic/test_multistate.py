@@ -8,21 +8,18 @@ Oracles, none sharing code with symbolic/multistate.py:
   tolerance 5 standard errors per entry;
 * the binary engine (:class:`symbolic.objective.ObjectiveTerms`) for S = 2, where
   Dirichlet(alpha, alpha) rows are ``a, c ~ Beta(alpha, alpha)`` and the uniform initial
-  state is Bernoulli(1/2).
+  state is Bernoulli(1/2); both engines are also compared with the 2-state enumeration.
 """
 
 from __future__ import annotations
-
-import json
 
 import numpy as np
 import pytest
 import sympy as sp
 
-from markov_icl.cli import main
 from markov_icl.errors import MarkovICLError
 from markov_icl.numeric.multistate import monte_carlo_moments
-from markov_icl.oracles import enumerate_multistate, feature_index
+from markov_icl.oracles import enumerate_multistate, feature_index, multistate_at_n
 from markov_icl.symbolic.laws import ALPHA_SYMBOL, ChainLaw, InitLaw, KernelLaw, parse_dirichlet
 from markov_icl.symbolic.multistate import MultiStateTerms
 from markov_icl.symbolic.objective import ObjectiveTerms
@@ -112,6 +109,9 @@ def test_monte_carlo_within_five_standard_errors(S, d, n, alpha):
     terms = MultiStateTerms(S, d, alpha)
     H = np.array(terms.H(n).to_Matrix(), dtype=float)
     h = np.array([_float(terms, v) for v in terms.h])
+    if S ** ((d + 1) * 3) <= 10_000:  # oracle: exact, by enumeration at n = 1, 2 (H is affine in 1/n)
+        Ho, ho, _ = multistate_at_n(S, d, n, alpha)
+        assert _zero(terms.H(n).to_Matrix() - Ho) and _zero(terms.beta_vector().to_Matrix() - ho)
     tol = 5
     assert np.all(np.abs(mc["H"] - H) <= tol * mc["H_se"] + 1e-12)
     assert np.all(np.abs(mc["h"] - h) <= tol * mc["h_se"] + 1e-12)
@@ -119,7 +119,7 @@ def test_monte_carlo_within_five_standard_errors(S, d, n, alpha):
     # negative control: the same tolerance rejects H at the wrong n or the wrong alpha
     Hn = np.array(terms.H(n + 3).to_Matrix(), dtype=float)
     assert np.any(np.abs(mc["H"] - Hn) > tol * mc["H_se"])
-    other = MultiStateTerms(S, d, alpha * 2)
+    other = MultiStateTerms(S, d, alpha / 4)
     Ha = np.array(other.H(n).to_Matrix(), dtype=float)
     assert np.any(np.abs(mc["H"] - Ha) > tol * mc["H_se"])
 
@@ -135,6 +135,9 @@ def test_two_states_alpha_one_is_binary_uniform_at_p_half(d, n):
     assert H.to_Matrix() == ms.H(n).to_Matrix()
     assert b.to_Matrix() == ms.beta_vector().to_Matrix()
     assert ey2 == ms.E_y2
+    # oracle: every 2-state prompt enumerated (n = 1, 2; H affine in 1/n), Dirichlet moments by stick-breaking
+    Ho, ho, yo = multistate_at_n(2, d, n, 1)
+    assert _zero(H.to_Matrix() - Ho) and _zero(b.to_Matrix() - ho) and sp.cancel(H.domain.to_sympy(ey2) - yo) == 0
 
 
 def test_two_states_general_alpha_is_binary_beta_prior():
@@ -144,59 +147,8 @@ def test_two_states_general_alpha_is_binary_beta_prior():
     ms = MultiStateTerms(2, 2, a)
     assert H.to_Matrix() == ms.H(3).to_Matrix()
     assert b.to_Matrix() == ms.beta_vector().to_Matrix()
-
-
-# -- solve and CLI ---------------------------------------------------------------------------
-
-def _oracle_H(S, d, n, alpha):
-    """H at any n from the enumeration at n = 1, 2 (H is affine in 1/n: G is a mean of n
-    chains that are i.i.d. given K)."""
-    H1, h, ey2 = enumerate_multistate(S, d, 1, alpha)
-    Hb, _, _ = enumerate_multistate(S, d, 2, alpha)
-    H2 = 2 * Hb - H1
-    return H1 / n + H2 * (1 - R(1, n)), h, ey2
-
-
-def test_cli_objective_three_states(capsys):
-    assert main(["objective", "--states", "3", "--kernel", "dirichlet:1", "--d", "1", "--n", "5", "--json"]) == 0
-    res = json.loads(capsys.readouterr().out)
-    assert res["states"] == 3 and res["kernel"] == "dirichlet:1" and res["p"] is None
-    assert res["index"] == [[1, 1, 1], [1, 1, 2], [1, 2, 2]]
-    H, h, ey2 = _oracle_H(3, 1, 5, 1)
-    X = sp.Matrix([sp.Rational(x) for x in res["X_star"]])
-    assert H * X == h  # the normal equations, with the oracle's H and h
-    assert [sp.Rational(b) for b in res["beta"]] == list(h)
-    assert sp.Rational(res["E_y2"]) == ey2
-    assert sp.Rational(res["f_tilde_star"]) == ey2 - (h.T * X)[0]
-    assert res["H_positive_definite"] is True
-
-
-def test_cli_symbolic_alpha_d1(capsys):
-    assert main(["objective", "--states", "3", "--kernel", "dirichlet:alpha", "--d", "1", "--n", "2", "--json"]) == 0
-    res = json.loads(capsys.readouterr().out)
-    X = sp.Matrix([sp.sympify(x, locals={"alpha": ALPHA_SYMBOL}) for x in res["X_star"]])
-    # oracle: H, h by enumerating every state sequence with symbolic Dirichlet moments (no engine code)
-    H, h, _ = enumerate_multistate(3, 1, 2, ALPHA_SYMBOL)
-    assert [sp.cancel(v) for v in H * X - h] == [0, 0, 0]
-
-
-@pytest.mark.parametrize("args,needle", [
-    (["--states", "1", "--kernel", "dirichlet:1"], "states"),
-    (["--states", "3", "--kernel", "dirichlet:-1"], "alpha"),
-    (["--states", "3", "--kernel", "dirichlet:0"], "alpha"),
-    (["--states", "3", "--kernel", "uniform"], "dirichlet"),
-    (["--states", "3", "--kernel", "dirichlet:"], "dirichlet"),
-    (["--states", "3", "--kernel", "dirichlet:alpha", "--d", "2"], "d = 1"),
-])
-def test_cli_bad_input_one_line_exit_2(capsys, args, needle):
-    argv = ["objective", "--n", "3", "--json", *args]
-    if "--d" not in args:
-        argv += ["--d", "1"]
-    assert main(argv) == 2
-    cap = capsys.readouterr()
-    assert cap.out == ""
-    lines = cap.err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("markov-icl: error:") and needle in lines[0]
+    Ho, ho, _ = multistate_at_n(2, 2, 3, a)  # oracle: enumeration with Dirichlet(3/2, 3/2) rows by stick-breaking
+    assert _zero(H.to_Matrix() - Ho) and _zero(b.to_Matrix() - ho)
 
 
 @pytest.mark.parametrize("bad", ["dirichlet:-1", "dirichlet:0", "beta:1", "dirichlet", "dirichlet:x+"])

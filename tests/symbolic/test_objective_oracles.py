@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from markov_icl.oracles import enumerate_objective, monte_carlo_objective
+from markov_icl.oracles import enumerate_objective, monte_carlo_objective, objective_at_n
 from markov_icl.symbolic.laws import N_SYMBOL, P_SYMBOL, ChainLaw, InitLaw, KernelLaw
 from markov_icl.symbolic.objective import Index, ObjectiveTerms
 from markov_icl.symbolic.solve import solve_numeric, solve_symbolic_pn
@@ -139,6 +139,18 @@ def test_product_form_differs_for_random_kernel_and_agrees_for_fixed():
     fixed = ChainLaw(InitLaw.iid(pv), KernelLaw.fixed("1/3", "1/4"))
     for d in (2, 3):
         assert ObjectiveTerms(d, fixed).numeric(n=4)[0] == ObjectiveTerms(d, fixed, product_form=True).numeric(n=4)[0]
+    # oracle: the same three statements by enumerating every prompt (product form: each factor enumerated on its
+    # own), and the engine's matrices equal to the enumerated ones (n = 4 from n = 1, 2: H is affine in 1/n)
+    for d in (1, 2):
+        Ee = objective_at_n(d, 4, pv)[0]
+        Pe = objective_at_n(d, 4, pv, product_form=True)[0]
+        assert (Ee != Pe) == (d == 2)
+        assert sp.Matrix(ObjectiveTerms(d, ChainLaw.default(pv)).numeric(n=4)[0].to_Matrix()) == Ee
+        assert sp.Matrix(ObjectiveTerms(d, ChainLaw.default(pv), product_form=True).numeric(n=4)[0].to_Matrix()) == Pe
+    fx = ("fixed", sp.Rational(1, 3), sp.Rational(1, 4))  # fixed kernel: at n = 1 (n = 2 takes seconds)
+    Fe = enumerate_objective(2, 1, pv, prior=fx)[0]
+    assert Fe == enumerate_objective(2, 1, pv, prior=fx, product_form=True)[0]
+    assert sp.Matrix(ObjectiveTerms(2, fixed).numeric(n=1)[0].to_Matrix()) == Fe
 
 
 def test_product_form_against_enumeration_of_separate_expectations():
@@ -157,6 +169,9 @@ def test_product_form_against_enumeration_of_separate_expectations():
     Hc, _, _ = enumerate_objective(d, nval, pv)
     # E[x_q1 G G] = E_K[E[x_q1] E[G G | K]] = p E[G G] because x_q1 = s_1 is K-free
     assert (Hc[:m, :m] / pv - block).is_zero_matrix
+    # and every block: the oracle's product form, E[x_qi x_qj] and E[G G] each enumerated and integrated on its own
+    Hp, _, _ = enumerate_objective(d, nval, pv, product_form=True)
+    assert (P - Hp).is_zero_matrix
 
 
 def test_index_order():
@@ -182,6 +197,11 @@ def test_symbolic_in_one_variable(pv, nv):
         sub = {p: pp, n: nn}
         assert tuple(x.subs(sub) for x in sol.X_star) == ex.X_star
         assert sol.f_tilde_star.subs(sub) == ex.f_tilde_star
+        # oracle: X* by SymPy's LU solve of H, beta from enumerating every prompt (n = 1, 2; H affine in 1/n)
+        He, be, ye = objective_at_n(2, nn, pp)
+        Xe = He.LUsolve(be)
+        assert tuple(x.subs(sub) for x in sol.X_star) == tuple(Xe)
+        assert sol.f_tilde_star.subs(sub) == ye - (be.T * Xe)[0]
 
 
 def test_symbolic_kernel_and_correlation_parameters():
@@ -217,6 +237,15 @@ def test_where_the_context_marginal_enters(d):
     block = {(r, s) for r in range(len(idx)) for s in range(len(idx)) if idx[r][0] >= 2 and idx[s][0] >= 2}
     assert dep == block
     assert {r for r in range(len(idx)) if b[r].has(pc) or b[r].has(mcc)} <= {r for r in range(len(idx)) if idx[r][0] >= 2}
+    if d <= 2:
+        # oracle: enumerate two query-conditional laws with the same p, m_cq = p pi1, m_ccq = p pi1^2 but different
+        # p_c = (1-p) pi0 + p pi1 and m_cc = (1-p) pi0^2 + p pi1^2 (pi0 changes): the entries that change are the
+        # engine's dependency set (n = 2: both the one-chain and the two-chain terms enter)
+        pv, pi1 = sp.Rational(1, 3), sp.Rational(3, 5)
+        Ha, ba, _ = enumerate_objective(d, 2, pv, init=("qc", sp.Rational(1, 7), pi1))
+        Hb, bb, _ = enumerate_objective(d, 2, pv, init=("qc", sp.Rational(5, 6), pi1))
+        assert {(r, s) for r in range(len(idx)) for s in range(len(idx)) if Ha[r, s] != Hb[r, s]} == block
+        assert {r for r in range(len(idx)) if ba[r] != bb[r]} == {r for r in range(len(idx)) if b[r].has(pc) or b[r].has(mcc)}
 
 
 @pytest.mark.parametrize("d", [1, 2])

@@ -1,7 +1,7 @@
 """Realisability oracle (theory §6): constructed phi(b, A), generic X, the d = 1 region.
 
 Oracles: an independent transcription of theory §3's phi (:mod:`markov_icl.oracles`), X* from the engine's
-exact solver, and the discriminant recomputed from X* in the test.
+exact solver checked against theory §5's closed form, and the discriminant recomputed from X* in the test.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import random
 import pytest
 import sympy as sp
 
-from markov_icl.oracles import phi_by_definition, s1_matrix
+from markov_icl.oracles import closed_form_d1, phi_by_definition, s1_matrix
 from markov_icl.symbolic.laws import N_SYMBOL, P_SYMBOL, ChainLaw
 from markov_icl.symbolic.objective import ObjectiveTerms
 from markov_icl.symbolic.realizability import (
@@ -24,6 +24,12 @@ from markov_icl.symbolic.realizability import (
     threshold_n,
 )
 from markov_icl.symbolic.solve import solve_numeric
+
+
+def closed_form_D(p, n):
+    """D = X2^2 - 4 X1 X3 from theory §5's closed-form X*(p, n) (no engine code)."""
+    X = closed_form_d1(sp.Rational(p), n)[3]
+    return X[1] ** 2 - 4 * X[0] * X[2]
 
 
 def rand_q(rng):
@@ -149,6 +155,7 @@ def test_region_agrees_with_the_sign_of_D_from_X_star():
             X = solve_numeric(terms, p=p, n=n).X_star
             D = X[1] ** 2 - 4 * X[0] * X[2]
             assert (D >= 0) == (n >= nmin) == realize(X, 1).realizable
+            assert list(X) == list(closed_form_d1(sp.Rational(p), n)[3])  # oracle: theory §5's closed form
     assert smallest_n("1/2") == 6
 
 
@@ -161,6 +168,7 @@ def test_integer_n_thresholds_in_p():
                           (sp.Rational(int(float(pn) * 1000) + 5, 1000), False)):
             X = solve_numeric(terms, p=p, n=n).X_star
             assert realize(X, 1).realizable == expect
+            assert (closed_form_D(p, n) >= 0) == expect  # oracle: the sign of D from theory §5's closed form
     assert reg.integer_p_thresholds[4] is None and reg.integer_p_thresholds[13] == "all"
 
 
@@ -177,6 +185,14 @@ def test_threshold_limits_at_the_ends_of_p():
     assert abs(float(threshold_n("1/100000")) - float(lo)) < 1e-3
     assert abs(float(threshold_n("99999/100000")) - float(hi)) < 1e-2
     # and the realisability oracle at integers around them: n = 4 never, n = 13 always (p near 0 and 1)
+    # oracle: n0 near the ends as the root n > 1 of the quartic derived from theory §5's closed forms, and the
+    # sign of D from the closed-form X* at the four integer points below
+    N, p, n = published_quartic()
+    for pv, tol in (("1/100000", 1e-3), ("99999/100000", 1e-2)):
+        (root,) = _real_roots(N.subs(p, sp.Rational(pv)), n, 1, sp.oo)
+        assert abs(float(threshold_n(pv)) - float(root)) < 1e-9 and abs(float(root) - float(lo if pv[0] == "1" else hi)) < tol
+    assert [closed_form_D(pv, nv) >= 0 for pv, nv in (("1/1000", 4), ("1/1000", 5), ("999/1000", 12), ("999/1000", 13))] \
+        == [False, True, False, True]
     terms = ObjectiveTerms(1, ChainLaw.default())
     assert not realize(solve_numeric(terms, p="1/1000", n=4).X_star, 1).realizable
     assert realize(solve_numeric(terms, p="1/1000", n=5).X_star, 1).realizable

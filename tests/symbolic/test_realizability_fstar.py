@@ -6,18 +6,20 @@
 * d = 1, 2: Adam-trained one-layer LSAs (numeric.train); their exact population loss
   (H, beta from the engine, phi and the loss written out here) is never below f* - 1e-9
   and comes within the stated margin of it.
-* The sandwich f~* <= f* <= f(psi(X*)) of Remark C.15.
+* The sandwich f~* <= f* <= f(psi(X*)) of Remark C.15; random directions b (least squares in A on the
+  hand-written phi) never beat the multistart's f* or psi's distance.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+import sympy as sp
 
 from markov_icl import solve
 from markov_icl.numeric.lsa import SparseLSA, one_layer_params
 from markov_icl.numeric.train import train
-from markov_icl.oracles import phi_by_definition
+from markov_icl.oracles import min_over_A, objective_at_n, phi_by_definition
 from markov_icl.symbolic.laws import ChainLaw
 from markov_icl.symbolic.varpro import OneLayerLoss, best_one_layer, psi
 
@@ -57,6 +59,7 @@ def test_d1_exact_fstar_matches_brute_force_scan(n):
     assert res.f_star <= best + 1e-12
     assert best - res.f_star < 1e-7  # the scan's resolution
     assert res.f_star >= float(sol.f_tilde_star) - 1e-12
+    assert sol.f_tilde_star == {5: sp.Rational(35, 96), 10: sp.Rational(121, 342)}[n]  # theory §5
     if n == 5:
         assert res.f_star - float(sol.f_tilde_star) > 2e-5  # not realisable: a positive gap
     else:
@@ -77,6 +80,17 @@ def test_multistart_agrees_across_seeds_and_sandwich(d, p, n):
     # f(psi) = f~* + (psi - X*)^T H (psi - X*), checked by hand
     dx = ps.X - np.array([float(x) for x in sol.X_star])
     assert abs(f_psi - (ft + dx @ H @ dx)) < 1e-10
+    # oracles: 4000 random directions b, A by least squares on the hand-written phi, never beat the multistart's
+    # f* (with H) nor psi's distance (with H = I); psi's point is phi(b, A) of its own parameters
+    B = np.random.default_rng(d).normal(size=(4000, d + 1))
+    B /= np.linalg.norm(B, axis=1, keepdims=True)
+    assert min_over_A(H, beta, ey2, B).min() >= r0.f_star - 1e-12
+    xs = np.array([float(x) for x in sol.X_star])
+    assert np.sqrt(max(min_over_A(np.eye(len(xs)), xs, xs @ xs, B).min(), 0.0)) >= np.linalg.norm(dx) - 1e-9
+    assert np.allclose(np.array(phi_by_definition(ps.b, ps.A), dtype=float), ps.X, atol=1e-12)
+    if d == 2:  # f~* against enumeration of every prompt (n = 1, 2; H affine in 1/n)
+        He, be, ye = objective_at_n(d, n, p)
+        assert sol.f_tilde_star == ye - (be.T * He.LUsolve(be))[0]
 
 
 @pytest.mark.slow

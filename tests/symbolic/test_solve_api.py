@@ -11,7 +11,7 @@ import pytest
 import sympy as sp
 
 from markov_icl import MarkovICLError, solve
-from markov_icl.oracles import enumerate_multistate, enumerate_objective, phi_by_definition
+from markov_icl.oracles import enumerate_multistate, enumerate_objective, objective_at_n, phi_by_definition
 from markov_icl.symbolic.solve import MAX_SYMBOLIC_D
 
 R = sp.Rational
@@ -53,6 +53,9 @@ def test_multistate_route_matches_enumeration():
 def test_product_form_route():
     exact, prod = solve(2, "1/2", 3), solve(2, "1/2", 3, form="product")
     assert prod.form == "product" and prod.X_star != exact.X_star
+    for sol, product in ((exact, False), (prod, True)):  # oracle: enumeration of every prompt, SymPy's LU solve
+        He3, be3, _ = objective_at_n(2, 3, "1/2", product_form=product)
+        assert sol.H == He3 and sol.X_star == tuple(He3.LUsolve(be3))
     He, be, _ = enumerate_objective(2, 1, R(1, 3), product_form=True)
     assert solve(2, "1/3", 1, form="product").H == He
 
@@ -64,11 +67,14 @@ def test_loss_of_parameters_against_a_hand_written_loss():
     A = [[R(int(v), 5) for v in rng.integers(-5, 6, 2)] for _ in range(3)]
     X = sp.Matrix(phi_by_definition(b, A))
     H, beta = s.H, sp.Matrix(s.beta)
+    He, be, ye = objective_at_n(2, 5, "1/2")  # oracle: enumeration of every prompt (n = 1, 2; H affine in 1/n)
+    assert H == He and beta == be and s.E_y2 == ye
     want = s.E_y2 - 2 * (beta.T * X)[0] + (X.T * H * X)[0]
     assert s.loss(b, A) == want  # exact
     bf, Af = np.array(b, dtype=float), np.array(A, dtype=float)
     assert abs(float(s.loss(bf, Af)) - float(want)) < 1e-12  # float
     assert s.f_tilde(s.X_star) == s.f_tilde_star
+    assert s.f_tilde_star == ye - (be.T * He.LUsolve(be))[0]
 
 
 def test_json_has_exact_strings_and_float_twins():

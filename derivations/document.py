@@ -9,7 +9,7 @@ hand for derived quantities); prose is plain text (LaTeX-escaped by the renderer
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 
@@ -57,3 +57,63 @@ class Derivation:
     @property
     def all_passed(self) -> bool:
         return all(c.passed for c in self.checks)
+
+    def to_json(self) -> dict:
+        """The document as JSON data (strings, booleans, lists): what the disk cache stores.
+
+        Examples:
+            >>> doc = Derivation("x", "X", Block("S", "text", ["a^2"]), checks=[Check("c", True)])
+            >>> Derivation.from_json(doc.to_json()) == doc
+            True
+        """
+        out = asdict(self)
+        out["figures"] = [str(f) for f in self.figures]
+        return out
+
+    @classmethod
+    def from_json(cls, data) -> "Derivation":
+        """The document of :meth:`to_json`'s data, every field's type checked.
+
+        Raises:
+            TypeError: the data is not a derivation document (the cache treats it as a miss).
+        """
+        def strings(v, what, optional=False):
+            if optional and v is None:
+                return None
+            if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+                raise TypeError(f"{what}: expected a list of strings")
+            return list(v)
+
+        def text(v, what):
+            if not isinstance(v, str):
+                raise TypeError(f"{what}: expected a string")
+            return v
+
+        def block(v, what):
+            if not isinstance(v, dict) or set(v) != {"title", "text", "math", "table", "code"}:
+                raise TypeError(f"{what}: expected a block")
+            table = v["table"]
+            if table is not None:
+                if not isinstance(table, list):
+                    raise TypeError(f"{what}.table: expected rows")
+                table = [strings(row, f"{what}.table") for row in table]
+            return Block(text(v["title"], what), text(v["text"], what), strings(v["math"], what), table,
+                         strings(v["code"], what))
+
+        def blocks(v, what):
+            if not isinstance(v, list):
+                raise TypeError(f"{what}: expected a list of blocks")
+            return [block(b, what) for b in v]
+
+        def check(v):
+            if not isinstance(v, dict) or set(v) != {"name", "passed", "detail"} or not isinstance(v["passed"], bool):
+                raise TypeError("checks: expected a check")
+            return Check(text(v["name"], "check"), v["passed"], text(v["detail"], "check"))
+
+        keys = {"name", "title", "statement", "steps", "results", "checks", "figures", "notes"}
+        if not isinstance(data, dict) or set(data) != keys or not isinstance(data["checks"], list):
+            raise TypeError("not a derivation document")
+        return cls(text(data["name"], "name"), text(data["title"], "title"), block(data["statement"], "statement"),
+                   blocks(data["steps"], "steps"), blocks(data["results"], "results"),
+                   [check(c) for c in data["checks"]], [Path(f) for f in strings(data["figures"], "figures")],
+                   text(data["notes"], "notes"))

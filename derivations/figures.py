@@ -125,7 +125,7 @@ def report_figures(out: Path, p: float = 0.5, n: float = 10.0) -> list[Figure]:
     out = Path(out)
     figs = []
     for name, make, inputs, caption in specs:
-        data = io.cached(f"figure-{name}", make, **inputs)
+        data = io.cached(f"figure-{name}", make, fmt="bytes", **inputs)
         path = out / "figures" / f"{name}.pdf"
         io.atomic_write_bytes(path, data)
         figs.append(Figure(f"figures/{name}.pdf", caption))

@@ -24,7 +24,6 @@ from functools import lru_cache
 
 import sympy as sp
 
-from markov_icl import io
 from markov_icl.symbolic.export import lambdify_pn
 from markov_icl.symbolic.objective import ObjectiveTerms
 from markov_icl.symbolic.solve import solve
@@ -92,9 +91,9 @@ def exact_d1() -> dict:
     """Exact d = 1 objective in (p, n): ``H``, ``beta``, ``E_y2``, ``X_star``, ``f_tilde_star``.
 
     SymPy rational functions of the symbols p and n (uniform kernel prior, i.i.d.
-    Bernoulli(p) states); cached on disk (:mod:`markov_icl.io`).
+    Bernoulli(p) states); computed once per process (a fraction of a second).
     """
-    return io.cached("exact-d1", _exact_d1_compute)
+    return _exact_d1_compute()
 
 
 def lambdify_entries(exprs: list[sp.Expr], shape: tuple[int, ...], backend: str = "numpy") -> Callable:

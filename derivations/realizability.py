@@ -12,9 +12,9 @@ from pathlib import Path
 
 import sympy as sp
 
-from markov_icl import io
 from markov_icl.derivations import steps
 from markov_icl.derivations.document import Block, Check, Derivation
+from markov_icl.errors import MarkovICLError
 from markov_icl.io import pyplot, save_figure
 from markov_icl.symbolic.hardness import (
     EXAMPLE_C13_NONSEPARABLE,
@@ -79,8 +79,9 @@ def build(p=None, n=None, figure_dir=None, **kw) -> Derivation:
     D = discriminant_d1()
     reg = region_d1()
     signs = coefficient_signs_m()
-    fig_dir = Path(figure_dir) if figure_dir else io.cache_dir() / "figures"  # the user's own folder
-    fig = plot_region_d1(fig_dir / "realizability_region_d1.png")
+    if figure_dir is None:
+        raise MarkovICLError("realizability.build needs figure_dir, the folder its figure is drawn into")
+    fig = plot_region_d1(Path(figure_dir) / "realizability_region_d1.png")
 
     statement = Block(
         "Statement",

@@ -176,11 +176,11 @@ def compile_pdf(tex_path: Path, runs: int = 1, use_cache: bool = True) -> Path |
     tex = tex_path.read_text(encoding="utf-8")
     key = io.make_key("pdf", digest=_inputs_digest(tex, workdir), runs=runs)
     if use_cache:
-        hit, data = io.load(key)
+        hit, data = io.load(key, "bytes")
         if hit:
             io.atomic_write_bytes(pdf_path, data)
             return pdf_path
-    with tempfile.TemporaryDirectory(prefix=".latex-", dir=workdir) as tmp:
+    with tempfile.TemporaryDirectory(prefix="markov-icl-latex-") as tmp:  # system temp: a killed run leaves no folder in OUT
         for _ in range(runs):
             proc = subprocess.run(
                 [exe, "-interaction=nonstopmode", "-halt-on-error", "-file-line-error",
@@ -197,7 +197,7 @@ def compile_pdf(tex_path: Path, runs: int = 1, use_cache: bool = True) -> Path |
         data = (Path(tmp) / f"{tex_path.stem}.pdf").read_bytes()
     io.atomic_write_bytes(pdf_path, data)
     if use_cache:
-        io.store(key, data)
+        io.store(key, data, "bytes")
     return pdf_path
 
 

@@ -9,7 +9,9 @@ disk (:mod:`markov_icl.io`); ``use_cache=False`` recomputes everything.
 
 from __future__ import annotations
 
+import base64
 import importlib
+import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -52,8 +54,9 @@ def _available(name: str, allow_all: bool) -> dict:
     return dict(DERIVATIONS)
 
 
-def build_derivation(name: str, p: str | None = None, n: str | None = None) -> Derivation:
-    """The derivation NAME at (p, n), from the disk cache when possible.
+def build_derivation(name: str, p: str | None = None, n: str | None = None, figure_dir=None) -> Derivation:
+    """The derivation NAME at (p, n), from the disk cache when possible. Its figures are written into
+    ``figure_dir/figures`` when given (``doc.figures`` then names them); without it ``doc.figures`` is empty.
 
     Raises:
         MarkovICLError: unknown name or bad p, n.
@@ -64,26 +67,51 @@ def build_derivation(name: str, p: str | None = None, n: str | None = None) -> D
         ('Lemma 3.1: H is positive definite', True)
     """
     avail = _available(name, allow_all=False)
-    doc, _ = _build_with_figures(name, avail[name], p, n)
-    return doc
+    doc, blobs = _build_with_figures(name, avail[name], p, n)
+    if figure_dir is None:
+        return replace(doc, figures=[])
+    placed = _place_figures(doc, blobs, Path(figure_dir))
+    return replace(placed, figures=[Path(figure_dir) / f for f in placed.figures])
 
 
 def _build_with_figures(name: str, module: str, p, n) -> tuple[Derivation, list[tuple[str, bytes]]]:
-    """The derivation and the bytes of its own figures (cached together, so the images survive)."""
+    """The derivation and the bytes of its own figures (cached together as JSON, so the images survive).
+
+    The module draws its figures into a temporary folder that is removed afterwards; nothing is
+    written under the cache folder unless the cache is on.
+    """
     key = io.make_key("derivation", name=name, module=module, p=p, n=n)
-    hit, entry = io.load(key)
+    hit, entry = io.load(key, "json", decode=_decode_entry)
     if hit:
         return entry
-    doc = importlib.import_module(module).build(p=p, n=n)  # import the module only on a miss
-    if not isinstance(doc, Derivation):
-        raise MarkovICLError(f"{module}.build() returned {type(doc).__name__}, not a Derivation")
+    with tempfile.TemporaryDirectory(prefix="markov-icl-figures-") as tmp:
+        doc = importlib.import_module(module).build(p=p, n=n, figure_dir=tmp)  # import the module only on a miss
+        if not isinstance(doc, Derivation):
+            raise MarkovICLError(f"{module}.build() returned {type(doc).__name__}, not a Derivation")
+        blobs = []
+        for f in doc.figures:
+            path = Path(f)
+            if not path.is_file():
+                raise MarkovICLError(f"{module}: figure {path} not found")
+            blobs.append((path.suffix, path.read_bytes()))
+    io.store(key, {"derivation": doc.to_json(),
+                   "figures": [[suffix, base64.b64encode(data).decode("ascii")] for suffix, data in blobs]})
+    return doc, blobs
+
+
+def _decode_entry(entry) -> tuple[Derivation, list[tuple[str, bytes]]]:
+    """A cached derivation entry back to (document, figure bytes); TypeError or ValueError when it is not one."""
+    if not isinstance(entry, dict) or set(entry) != {"derivation", "figures"} or not isinstance(entry["figures"], list):
+        raise TypeError("not a derivation entry")
     blobs = []
-    for f in doc.figures:
-        path = Path(f)
-        if not path.is_file():
-            raise MarkovICLError(f"{module}: figure {path} not found")
-        blobs.append((path.suffix, path.read_bytes()))
-    io.store(key, (doc, blobs))
+    for fig in entry["figures"]:
+        if not (isinstance(fig, list) and len(fig) == 2 and all(isinstance(x, str) for x in fig)) \
+                or fig[0] not in (".png", ".pdf"):
+            raise TypeError("a figure entry is not [suffix, base64 bytes]")
+        blobs.append((fig[0], base64.b64decode(fig[1], validate=True)))
+    doc = Derivation.from_json(entry["derivation"])
+    if len(doc.figures) != len(blobs):
+        raise ValueError("figure count mismatch")
     return doc, blobs
 
 

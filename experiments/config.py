@@ -25,13 +25,15 @@ import dataclasses
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, ClassVar
 
-from markov_icl.errors import MarkovICLError, check_int, check_positive_float
+from markov_icl.errors import MarkovICLError, check_int, check_positive_float, float_option, int_option, shown
+from markov_icl.limits import check_at_most, check_seed
 from markov_icl.symbolic.laws import parse_probability
 
 #: the rules a field may carry (``check=``) and what they allow
 CHECKS = {
     "int>=1": "an integer >= 1",
     "int>=0": "an integer >= 0",
+    "seed": "an integer in 0 .. 2^63 - 1",
     "float>0": "a finite number > 0",
     "p": "an exact rational in (0, 1)",
     "ints>=1": "integers >= 1",
@@ -43,11 +45,14 @@ CHECKS = {
 # a rule followed by "?" also allows None (an option that is off unless given), e.g. "int>=1?"
 
 
-def option(default: Any, help: str, check: str = "text", choices: tuple | None = None) -> Any:
-    """A configuration field: its default, its help text and the rule of :data:`CHECKS` it obeys."""
+def option(default: Any, help: str, check: str = "text", choices: tuple | None = None,
+           at_most: int | float | None = None, why: str = "") -> Any:
+    """A configuration field: its default, its help text, the rule of :data:`CHECKS` it obeys and, for
+    numbers, the largest value allowed (``at_most``, with ``why`` it is there: :mod:`markov_icl.limits`)."""
     if check.rstrip("?") not in CHECKS:
         raise ValueError(f"unknown check {check!r}")
-    return field(default=default, metadata={"help": help, "check": check, "choices": choices})
+    return field(default=default, metadata={"help": help, "check": check, "choices": choices, "at_most": at_most,
+                                            "why": why})
 
 
 def flag(name: str) -> str:
@@ -77,6 +82,8 @@ class Config:
             check_int(name, value, 1)
         elif rule == "int>=0":
             check_int(name, value, 0)
+        elif rule == "seed":
+            check_seed(name, check_int(name, value, 0))
         elif rule == "float>0":
             check_positive_float(name, value)
         elif rule == "p":
@@ -86,10 +93,15 @@ class Config:
                 raise MarkovICLError(f"{name} must be a non-empty list of {CHECKS[rule]}, got {value!r}")
             for v in value:
                 check_int(name, v, int(rule[-1]))
+                if f.metadata.get("at_most") is not None:
+                    check_at_most(name, v, f.metadata["at_most"], f.metadata["why"])
         elif rule == "choice" and value not in f.metadata["choices"]:
             raise MarkovICLError(f"{name} must be one of {', '.join(map(str, f.metadata['choices']))}, got {value!r}")
         elif rule == "bool" and not isinstance(value, bool):
             raise MarkovICLError(f"{name} must be true or false, got {value!r}")
+        limit = f.metadata.get("at_most")
+        if limit is not None and rule in ("int>=1", "int>=0", "float>0") and value > limit:
+            raise MarkovICLError(f"{name} must be at most {limit:g} ({f.metadata['why']}), got {shown(value)}")
 
     @classmethod
     def paper(cls, **overrides):
@@ -123,11 +135,11 @@ def add_options(ap: argparse.ArgumentParser, config_cls: type[Config]) -> None:
                 ap.add_argument(flag(f.name), action="store_true", help=text, **kw)
             continue
         if rule in ("ints>=1", "ints>=2"):
-            kw.update(type=int, nargs="+")
-        elif rule in ("int>=1", "int>=0"):
-            kw["type"] = int
+            kw.update(type=int_option, nargs="+")
+        elif rule in ("int>=1", "int>=0", "seed"):
+            kw["type"] = int_option
         elif rule == "float>0":
-            kw["type"] = float
+            kw["type"] = float_option
         if rule == "choice":
             kw["choices"] = meta["choices"]
         ap.add_argument(flag(f.name), help=text, **kw)

@@ -27,24 +27,32 @@ from pathlib import Path
 
 from markov_icl.experiments.config import Config, option
 from markov_icl.io import pyplot, save_figure, write_records
+from markov_icl.limits import MAX_LAYERS, MAX_MODEL_D, MAX_STEPS, check_prompt_entries
 
 
 @dataclass(frozen=True)
 class Fig2Config(Config):
     """Options of Fig. 2 (laptop-scale defaults)."""
 
-    layers: int = option(10, "layers of the structured LSA", "int>=1")
+    layers: int = option(10, "layers of the structured LSA", "int>=1", at_most=MAX_LAYERS, why="layers of one model")
     n: int = option(100, "context chains", "int>=1")
-    d: int = option(4, "chain input length; chains have d+1 states", "int>=1")
+    d: int = option(4, "chain input length; chains have d+1 states", "int>=1", at_most=MAX_MODEL_D,
+                    why="the per-coordinate objectives T_i, V_i are built symbolically")
     p: str = option("1/2", "initial-state probability", "p")
-    steps: int = option(200, "Adam steps", "int>=1")
+    steps: int = option(200, "Adam steps", "int>=1", at_most=MAX_STEPS, why="one command")
     batch: int = option(64, "prompts per step", "int>=1")
     lr: float = option(0.01, "Adam learning rate", "float>0")
     init_scale: float = option(0.1, "std of the initial parameters", "float>0")
     eval: int = option(500, "held-out prompts", "int>=1")
     readout: str = option("minus", "prediction -[Z_L]_{d+1,n+1} = <w_L, x_q> (minus, Theorem 4.1's reading) or "
                                    "+[Z_L]_{d+1,n+1} (plus, Section 2.4)", "choice", ("minus", "plus"))
-    seed: int = option(0, "seed", "int>=0")
+    seed: int = option(0, "seed", "seed")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        # autograd keeps each layer's activations (training), the layer-by-layer objectives ~4 arrays (evaluation)
+        check_prompt_entries("--batch", self.batch, self.n, self.d, per_entry=self.layers)
+        check_prompt_entries("--eval", self.eval, self.n, self.d, per_entry=4)
 
 
 def layer_objectives(model, Z0) -> list[dict]:
@@ -66,7 +74,7 @@ def layer_objectives(model, Z0) -> list[dict]:
         row = {"layer": l}
         for k, v in vals.items():
             row[k] = float(v.detach().mean() / n)
-        err = float("nan")
+        err = None
         if l < model.layers:
             R1, R2 = weighted_objectives(model.bx[l], model.by[l], vals, n)
             g1, = torch.autograd.grad(R1.sum(), w, retain_graph=True)
@@ -75,12 +83,12 @@ def layer_objectives(model, Z0) -> list[dict]:
                 step = torch.einsum("ij,bi->bj", model.Abar[l], g1) + model.a[l] * g2[:, d - 1:d]
                 err = float(((-thetas[:, l + 1]) - (-thetas[:, l]) + step).abs().max())
                 row["R1_l"], row["R2_l"] = float(R1.mean()), float(R2.mean())
-        else:
-            row["R1_l"], row["R2_l"] = float("nan"), float("nan")
+        else:  # the last layer takes no step: nothing to report (an empty CSV cell)
+            row["R1_l"], row["R2_l"] = None, None
         with torch.no_grad():
             pred = torch.einsum("bj,bj->b", thetas[:, l], Z0[:, :d, -1])
         row["max_identity_error"] = err
-        row["prediction_mse"] = float("nan")  # filled by the caller (needs y_q)
+        row["prediction_mse"] = None  # filled by the caller (needs y_q)
         row["_pred"] = pred
         rows.append(row)
     return rows
@@ -147,13 +155,15 @@ def summary(result, config: Fig2Config, seconds: float) -> str:
     rows, info = result
     c = config
     err = max((r["max_identity_error"] for r in rows[:-1]), default=0.0)
+    blank = f"{'':>10}"
     lines = [f"fig2: {c.layers}-layer structured LSA, n = {c.n}, d = {c.d}, p = {c.p}, readout {c.readout}; "
              f"test loss {info['test_loss']:.4f} ({seconds:.0f} s)",
              f"Theorem 4.1 step identity, max |w_(l+1) - w_l + Abar^T grad R1 + a e_d^T grad R2| = {err:.2e}",
              f"{'l':>3} {'L_sq/n':>9} {'C/n':>9} {'R1_l':>10} {'R2_l':>10} {'mse(l)':>8}"]
     for r in rows:
-        lines.append(f"{r['layer']:>3} {r['L_sq']:>9.4f} {r['C']:>9.4f} {r['R1_l']:>10.4g} {r['R2_l']:>10.4g} "
-                     f"{r['prediction_mse']:>8.4f}")
+        r1 = blank if r["R1_l"] is None else f"{r['R1_l']:>10.4g}"
+        r2 = blank if r["R2_l"] is None else f"{r['R2_l']:>10.4g}"
+        lines.append(f"{r['layer']:>3} {r['L_sq']:>9.4f} {r['C']:>9.4f} {r1} {r2} {r['prediction_mse']:>8.4f}")
     return "\n".join(lines)
 
 

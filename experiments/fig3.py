@@ -29,8 +29,10 @@ from pathlib import Path
 
 import numpy as np
 
+from markov_icl.errors import Diverged, MarkovICLError
 from markov_icl.experiments.config import Config, option
 from markov_icl.io import pyplot, save_figure, write_records
+from markov_icl.limits import ALPHA_RANGE, MAX_LAYERS, MAX_MODEL_D, MAX_STEPS, check_prompt_entries
 from markov_icl.symbolic.laws import MAX_STATES, check_states
 
 #: the paper's numbers for |S| = 3 (Fig. 3)
@@ -42,12 +44,14 @@ class Fig3Config(Config):
     """Options of Fig. 3 (laptop-scale defaults)."""
 
     states: tuple = option((2, 3, 4), f"numbers of states |S| (2..{MAX_STATES})", "ints>=2")
-    layers: tuple = option((1, 2, 3), "numbers of layers L", "ints>=1")
+    layers: tuple = option((1, 2, 3), "numbers of layers L", "ints>=1", at_most=MAX_LAYERS, why="layers of one model")
     seeds: int = option(5, "seeds per (S, L)", "int>=1")
     n: int = option(10, "context chains (the paper: 10)", "int>=1")
-    d: int = option(5, "chain input length; the chain has d+1 states (the paper: length 6)", "int>=1")
-    alpha: float = option(0.1, "Dirichlet concentration of the kernel rows", "float>0")
-    steps: int = option(400, "Adam steps", "int>=1")
+    d: int = option(5, "chain input length; the chain has d+1 states (the paper: length 6)", "int>=1",
+                    at_most=MAX_MODEL_D, why="the trained models' size")
+    alpha: float = option(0.1, f"Dirichlet concentration of the kernel rows ({ALPHA_RANGE[0]:g} .. {ALPHA_RANGE[1]:g})",
+                          "float>0", at_most=ALPHA_RANGE[1], why="beyond it every row is uniform in float64")
+    steps: int = option(400, "Adam steps", "int>=1", at_most=MAX_STEPS, why="one command")
     batch: int = option(256, "prompts per step", "int>=1")
     lr: float = option(0.005, "Adam learning rate", "float>0")
     init_scale: float = option(0.05, "std of the initial P, Q entries", "float>0")
@@ -57,6 +61,12 @@ class Fig3Config(Config):
         super().__post_init__()
         for S in self.states:
             check_states(S)
+        if self.alpha < ALPHA_RANGE[0]:
+            raise MarkovICLError(f"--alpha must be at least {ALPHA_RANGE[0]:g} (below it the Dirichlet sampler "
+                                 f"returns rows of zeros in float64), got {self.alpha:g}")
+        top = max(self.states)  # the sampler holds an S-vector per chain state; autograd one array per layer
+        check_prompt_entries("--batch", self.batch, self.n, self.d, per_entry=top + max(self.layers))
+        check_prompt_entries("--eval", self.eval, self.n, self.d, per_entry=top)
 
 
 def reference_accuracies(pb, S: int) -> dict[str, float]:
@@ -121,7 +131,10 @@ def run(config: Fig3Config, progress: bool = True) -> tuple[list[dict], list[dic
                 with torch.no_grad():
                     pred = model(test.Z0)
                     mse = float(((pred - test.y) ** 2).mean())
-                acc = accuracy(pred, test.y, S) if torch.isfinite(pred).all() else float("nan")
+                if not bool(torch.isfinite(pred).all()):
+                    raise Diverged(f"fig3: the model with |S| = {S}, L = {L}, seed {seed} predicts non-finite values "
+                                   "(training diverged; lower --lr or --init-scale)")
+                acc = accuracy(pred, test.y, S)
                 rows.append({"states": S, "layers": L, "seed": seed, "accuracy": acc, "test_mse": mse,
                              "final_train_loss": float(np.mean(losses[-50:])), "seconds": time.perf_counter() - t0,
                              **ref})
@@ -131,8 +144,8 @@ def run(config: Fig3Config, progress: bool = True) -> tuple[list[dict], list[dic
         for L in c.layers:
             accs = np.array([r["accuracy"] for r in rows if r["states"] == S and r["layers"] == L])
             any_row = next(r for r in rows if r["states"] == S)
-            summary_rows.append({"states": S, "layers": L, "accuracy_mean": float(np.nanmean(accs)),
-                                 "accuracy_std": float(np.nanstd(accs)), "seeds": len(accs),
+            summary_rows.append({"states": S, "layers": L, "accuracy_mean": float(np.mean(accs)),
+                                 "accuracy_std": float(np.std(accs)), "seeds": len(accs),
                                  "bayes_known_K": any_row["bayes_known_K"], "counts": any_row["counts"],
                                  "paper": PAPER_S3.get(L, "") if S == 3 else ""})
     return rows, summary_rows

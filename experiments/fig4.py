@@ -35,8 +35,10 @@ from pathlib import Path
 
 import numpy as np
 
+from markov_icl.errors import MarkovICLError
 from markov_icl.experiments.config import Config, option
 from markov_icl.io import pyplot, save_figure, write_csv
+from markov_icl.limits import DEFAULT_MAX_D, MAX_STEPS, check_prompt_entries
 
 MODELS = ("dense", "sparse")
 
@@ -45,21 +47,30 @@ MODELS = ("dense", "sparse")
 class Fig4Config(Config):
     """Options of Fig. 4 (laptop-scale defaults; the paper's n, p, B)."""
 
-    d: int = option(3, "chain input length d", "int>=1")
+    d: int = option(3, "chain input length d (at most --max-d)", "int>=1")
+    max_d: int = option(DEFAULT_MAX_D["fig4"], "the largest d allowed (f* is certified up to d = 6)", "int>=1")
     n: int = option(30, "context chains (the paper: 30)", "int>=1")
     p: str = option("3/10", "initial-state probability, exact (the paper: 3/10)", "p")
     batch: int = option(100, "prompts per step B (the paper: 100)", "int>=1")
-    steps: int = option(3000, "Adam steps", "int>=1")
+    steps: int = option(3000, "Adam steps", "int>=1", at_most=MAX_STEPS, why="one command")
     lr: float = option(0.01, "Adam learning rate", "float>0")
     schedule: str = option("cosine", "learning-rate schedule (cosine to 0 removes the minibatch noise floor)",
                            "choice", ("constant", "cosine"))
     init_scale: float = option(0.3, "std of the initial parameters", "float>0")
-    seed: int = option(0, "seed of the prompts; model inits use seed and seed+1", "int>=0")
+    seed: int = option(0, "seed of the prompts; model inits use seed and seed+1", "seed")
     dataset_size: int | None = option(None, "train on a fixed dataset of this many prompts (None: fresh prompts)",
                                       "int>=1?")
     eval_every: int = option(25, "steps between exact population losses", "int>=1")
     shared_init: bool = option(False, "start the sparse model at the dense model's (b, A)", "bool")
     f_star: bool = option(True, "compute the best one-layer loss f* (variable projection)", "bool")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.d > self.max_d:
+            raise MarkovICLError(f"--d {self.d} is above fig4's limit {self.max_d} (raise it with --max-d)")
+        check_prompt_entries("--batch", self.batch, self.n, self.d)
+        if self.dataset_size is not None:
+            check_prompt_entries("--dataset-size", self.dataset_size, self.n, self.d)
 
 
 def run(config: Fig4Config, progress: bool = True) -> dict:

@@ -33,24 +33,41 @@ from pathlib import Path
 
 import numpy as np
 
-from markov_icl.errors import MarkovICLError
+from markov_icl.errors import MarkovICLError, shown
 from markov_icl.experiments.config import Config, option
 from markov_icl.io import pyplot, save_figure, write_records
+from markov_icl.limits import DEFAULT_MAX_D, MAX_PROMPT_ENTRIES, MAX_STARTS, MAX_STEPS, check_prompt_entries
 from markov_icl.symbolic.varpro import MAX_CERTIFIED_D
 
 
-def parse_ds(text: str) -> list[int]:
-    """``"1-10"`` or ``"1,2,5"`` -> list of d >= 1."""
+def parse_ds(text: str, max_d: int = DEFAULT_MAX_D["fig5"]) -> list[int]:
+    """``"1-10"`` or ``"1,2,5"`` -> list of d, each in ``1 .. max_d``.
+
+    Examples:
+        >>> parse_ds("1-3"), parse_ds("2,5")
+        ([1, 2, 3], [2, 5])
+        >>> parse_ds("1-100000")
+        Traceback (most recent call last):
+        ...
+        markov_icl.errors.MarkovICLError: --ds: d = 100000 is above fig5's limit 10 (raise it with --max-d)
+    """
+    if not isinstance(text, str) or len(text) > 200:
+        raise MarkovICLError(f"--ds must be a range such as 1-10 or a list such as 1,2,5, got {shown(text)}")
     try:
         if "-" in text:
             lo, hi = (int(t) for t in text.split("-", 1))
-            ds = list(range(lo, hi + 1))
+            ends = [lo, hi]
         else:
-            ds = [int(t) for t in text.split(",") if t.strip()]
+            ends = [int(t) for t in text.split(",") if t.strip()]
     except ValueError:
-        raise MarkovICLError(f"--ds must be a range such as 1-10 or a list such as 1,2,5, got {text!r}") from None
-    if not ds or min(ds) < 1:
-        raise MarkovICLError(f"--ds must name values d >= 1, got {text!r}")
+        raise MarkovICLError(f"--ds must be a range such as 1-10 or a list such as 1,2,5, got {shown(text)}") from None
+    if not ends or min(ends) < 1:
+        raise MarkovICLError(f"--ds must name values d >= 1, got {shown(text)}")
+    if max(ends) > max_d:
+        raise MarkovICLError(f"--ds: d = {max(ends)} is above fig5's limit {max_d} (raise it with --max-d)")
+    ds = list(range(ends[0], ends[1] + 1)) if "-" in text else ends
+    if not ds:
+        raise MarkovICLError(f"--ds: the range {shown(text)} is empty")
     return ds
 
 
@@ -61,10 +78,12 @@ class Fig5Config(Config):
     PAPER = {"ds": "1-10", "n": 100, "batch": 1000, "steps": 1000, "lr": 0.01, "seeds": 5}
 
     ds: str = option("1-10", "values of d: a range 1-10 or a list 1,2,5")
+    max_d: int = option(DEFAULT_MAX_D["fig5"], "the largest d allowed in --ds (the exact solve and the float H grow "
+                                                "as d^6)", "int>=1")
     n: int = option(30, "context chains", "int>=1")
     p: str = option("1/2", "initial-state probability, exact", "p")
     batch: int = option(300, "training prompts B (one fixed dataset, full batch)", "int>=1")
-    steps: int = option(300, "Adam steps, full batch", "int>=1")
+    steps: int = option(300, "Adam steps, full batch", "int>=1", at_most=MAX_STEPS, why="one command")
     lr: float = option(0.01, "Adam learning rate", "float>0")
     seeds: int = option(2, "training seeds per d", "int>=1")
     eval_prompts: int = option(4000, "held-out prompts for the accuracy", "int>=1")
@@ -72,15 +91,22 @@ class Fig5Config(Config):
     f_star_max_d: int = option(6, f"compute f* for d up to this (the certified range is d <= {MAX_CERTIFIED_D}; "
                                   "larger d gives a multistart upper bound, flagged in the CSV)", "int>=0")
     f_star_starts: int | None = option(None, "multistart directions for f* (None: 16 * 2^ceil(log2(d + 1)))",
-                                       "int>=1?")
+                                       "int>=1?", at_most=MAX_STARTS, why="each start is a BFGS run")
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        parse_ds(self.ds)
+        top = max(parse_ds(self.ds, self.max_d))
+        dm = top * (top + 1) * (top + 2) // 2
+        check_prompt_entries("--batch", self.batch, self.n, top)
+        check_prompt_entries("--eval-prompts", self.eval_prompts, self.n, top)
+        if self.eval_prompts * dm > MAX_PROMPT_ENTRIES:
+            raise MarkovICLError(f"--eval-prompts: the features of the held-out prompts would hold eval-prompts "
+                                 f"d(d+1)(d+2)/2 = {self.eval_prompts * dm:.2g} entries at d = {top}; at most "
+                                 f"{MAX_PROMPT_ENTRIES:.0e}")
 
     @property
     def d_values(self) -> list[int]:
-        return parse_ds(self.ds)
+        return parse_ds(self.ds, self.max_d)
 
 
 def run(config: Fig5Config, progress: bool = True) -> list[dict]:

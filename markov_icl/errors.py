@@ -19,6 +19,7 @@ Examples:
 
 from __future__ import annotations
 
+import argparse
 import math
 import numbers
 
@@ -27,9 +28,40 @@ class MarkovICLError(ValueError):
     """Bad input to the engine: the message says what was wrong and what is allowed."""
 
 
-def _shown(value, limit: int = 80) -> str:
-    """``repr(value)``, cut to ``limit`` characters (error lines stay short)."""
-    text = repr(value)
+class Diverged(MarkovICLError):
+    """Training (or a float computation) produced a non-finite number: reported as diverged, never printed as a
+    result. The command line prints one line and exits with status 1."""
+
+
+def check_finite(value, what: str):
+    """``value`` unchanged if every float in it (nested dicts, lists, tuples) is finite; else :class:`Diverged`.
+
+    Examples:
+        >>> check_finite({"loss": [0.5, 0.25], "note": None}, "fig4")
+        {'loss': [0.5, 0.25], 'note': None}
+        >>> check_finite({"loss": [0.5, float("nan")]}, "fig4")
+        Traceback (most recent call last):
+        ...
+        markov_icl.errors.Diverged: fig4: loss is nan (training diverged; lower the learning rate or the initial scale)
+    """
+    def walk(v, where):
+        if isinstance(v, dict):
+            for k, x in v.items():
+                walk(x, k if not where else where)
+        elif isinstance(v, (list, tuple)):
+            for x in v:
+                walk(x, where)
+        elif isinstance(v, numbers.Real) and not isinstance(v, numbers.Integral) and not math.isfinite(float(v)):
+            raise Diverged(f"{what}: {where or 'a result'} is {float(v)} (training diverged; lower the learning rate "
+                           "or the initial scale)")
+
+    walk(value, "")
+    return value
+
+
+def shown(value, limit: int = 80, plain: bool = False) -> str:
+    """``repr(value)`` (``str(value)`` when ``plain``), cut to ``limit`` characters (error lines stay short)."""
+    text = str(value) if plain else repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -41,15 +73,44 @@ def check_int(name: str, value, lo: int = 1) -> int:
     """
     if isinstance(value, (bool,)) or type(value).__name__ == "bool_" or not isinstance(value, numbers.Integral) \
             or value < lo:
-        raise MarkovICLError(f"{name} must be an integer >= {lo}, got {_shown(value)}")
+        raise MarkovICLError(f"{name} must be an integer >= {lo}, got {shown(value)}")
     return int(value)
 
 
 def check_positive_float(name: str, value) -> float:
     """``float(value)`` if ``value`` is a finite real number ``> 0``; else :class:`MarkovICLError`."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (math.isfinite(value) and value > 0):
-        raise MarkovICLError(f"{name} must be a finite number > 0, got {_shown(value)}")
+        raise MarkovICLError(f"{name} must be a finite number > 0, got {shown(value)}")
     return float(value)
 
 
-__all__ = ["MarkovICLError", "check_int", "check_positive_float"]
+#: longest integer an option takes, in characters (larger sizes are refused by the limits anyway)
+MAX_INT_CHARS = 30
+
+
+def int_option(text: str) -> int:
+    """The ``type`` of integer options: a short decimal integer (error lines quote at most 80 characters)."""
+    s = text.strip()
+    body = s[1:] if s[:1] in "+-" else s
+    if not body.isdigit() or not body.isascii():
+        raise argparse.ArgumentTypeError(f"expected an integer, got {shown(text)}")
+    if len(body) > MAX_INT_CHARS:
+        raise argparse.ArgumentTypeError(f"expected an integer of at most {MAX_INT_CHARS} digits, got {shown(text)} "
+                                         f"({len(body)} digits)")
+    return int(s)
+
+
+def float_option(text: str) -> float:
+    """The ``type`` of float options: a finite decimal number."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {shown(text)}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {shown(text)}")
+    return value
+
+
+
+__all__ = ["MarkovICLError", "Diverged", "check_int", "check_positive_float", "check_finite", "shown", "int_option",
+           "float_option"]

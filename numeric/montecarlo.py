@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from markov_icl.errors import MarkovICLError
+from markov_icl.limits import MAX_PROMPT_ENTRIES, prompts_per_chunk
 from markov_icl.numeric.prompts import enlarged_features, make_generator, sample_prompts
 from markov_icl.symbolic.laws import ChainLaw
 
@@ -97,7 +98,8 @@ def estimate_objective(law: ChainLaw | None, d: int, n: int, samples: int, *, se
     """
     gen = make_generator(generator, seed)
     dm = d * (d + 1) * (d + 2) // 2
-    chunk = max(256, min(chunk, 4_000_000 // (dm * dm)))  # bound the (chunk, dm, dm) buffer
+    # bound the (chunk, dm, dm) outer products and the (chunk, n+1, d+1) prompts (markov_icl.limits)
+    chunk = max(1, min(chunk, MAX_PROMPT_ENTRIES // (2 * dm * dm), prompts_per_chunk(n, d)))
     mh, mb, my = _Moments(), _Moments(), _Moments()
     for k in _chunks(samples, chunk):
         pb = sampler(k, gen) if sampler is not None else sample_prompts(law, d, n, k, generator=gen)
@@ -124,6 +126,7 @@ def estimate_loss(model: nn.Module, law: ChainLaw, d: int, n: int, samples: int,
     gen = make_generator(generator, seed)
     m = _Moments()
     dtype = next(model.parameters()).dtype
+    chunk = min(chunk, prompts_per_chunk(n, d))
     for k in _chunks(samples, chunk):
         pb = sample_prompts(law, d, n, k, generator=gen, dtype=dtype)
         m.add((model(pb.Z0) - pb.y) ** 2)

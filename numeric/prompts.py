@@ -129,12 +129,21 @@ def sample_initial_states(law: ChainLaw, batch: int, n: int, *, generator: torch
         pi = torch.where(sq, torch.tensor(pi1, dtype=dtype, device=device), torch.tensor(pi0, dtype=dtype, device=device))
         ctx = u[:, :n] < pi
         return torch.cat([ctx, sq], 1).to(dtype)
-    if init.kind == "correlated":
+    check_sampleable(law)
+    raise MarkovICLError(f"cannot sample initial law {init.kind!r}; allowed: iid, query_conditional, example_c5")
+
+
+def check_sampleable(law: ChainLaw) -> None:
+    """Refuse a law that has no sampler: the ``correlated`` initial law fixes moments, not a law.
+
+    Raises:
+        MarkovICLError: naming the laws that can be sampled.
+    """
+    if law.init.kind == "correlated":
         raise MarkovICLError(
             "the 'correlated' initial law fixes only the moments m_cq, m_cc, m_ccq, not a law to sample from; "
             "use iid, query_conditional or example_c5"
         )
-    raise MarkovICLError(f"cannot sample initial law {init.kind!r}; allowed: iid, query_conditional, example_c5")
 
 
 def _assemble(chains: torch.Tensor, kernel: torch.Tensor) -> PromptBatch:
@@ -214,6 +223,7 @@ def enlarged_features(Z0: torch.Tensor) -> torch.Tensor:
 
 
 __all__ = [
+    "check_sampleable",
     "PromptBatch",
     "make_generator",
     "sample_kernels",

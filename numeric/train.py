@@ -20,7 +20,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from markov_icl.errors import MarkovICLError, check_int
+from markov_icl.errors import Diverged, MarkovICLError, check_int
 from markov_icl.numeric.prompts import PromptBatch, sample_prompts
 from markov_icl.symbolic.laws import ChainLaw
 
@@ -79,6 +79,9 @@ def train(model: nn.Module, law: ChainLaw, d: int, n: int, *, steps: int, batch:
     Returns:
         A :class:`TrainResult` with the per-step training losses.
 
+    Raises:
+        Diverged: when a training loss or a final parameter is not finite.
+
     Examples:
         >>> from markov_icl import ChainLaw, SparseLSA
         >>> res = train(SparseLSA(1, seed=0), ChainLaw.default("1/2"), 1, 10, steps=20, batch=64, lr=0.05,
@@ -88,8 +91,8 @@ def train(model: nn.Module, law: ChainLaw, d: int, n: int, *, steps: int, batch:
     """
     check_int("steps", steps)
     check_int("batch", batch)
-    if not (isinstance(lr, (int, float)) and lr > 0):
-        raise MarkovICLError(f"lr must be a positive number, got {lr!r}")
+    if isinstance(lr, bool) or not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
+        raise MarkovICLError(f"lr must be a finite number > 0, got {lr!r}")
     if optimizer not in OPTIMIZERS:
         raise MarkovICLError(f"unknown optimizer {optimizer!r}; allowed: {', '.join(OPTIMIZERS)}")
     if schedule not in SCHEDULES:
@@ -129,6 +132,10 @@ def train(model: nn.Module, law: ChainLaw, d: int, n: int, *, steps: int, batch:
             torch.nn.utils.clip_grad_norm_(params, clip)
         opt.step()
         value = float(loss.detach())
+        if not math.isfinite(value):
+            bar.close()
+            raise Diverged(f"training diverged at step {step + 1} of {steps}: the training loss is {value}; lower the "
+                           "learning rate or the initial scale")
         losses.append(value)
         if callback is not None:
             callback(step, model, value)
@@ -136,6 +143,9 @@ def train(model: nn.Module, law: ChainLaw, d: int, n: int, *, steps: int, batch:
         if step % 50 == 0:
             bar.set_postfix(loss=f"{value:.5f}")
     bar.close()
+    if not all(bool(torch.isfinite(p).all()) for p in params):
+        raise Diverged(f"training diverged: a parameter is not finite after {steps} steps; lower the learning rate or "
+                       "the initial scale")
     config = dict(steps=steps, batch=batch, lr=lr, optimizer=optimizer, seed=seed, online=online,
                   dataset_size=None if data is None else len(data), schedule=schedule, lr_final=lr_final, d=d, n=n)
     return TrainResult(model, losses, time.perf_counter() - t0, config)

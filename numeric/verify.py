@@ -21,10 +21,13 @@ import time
 
 import numpy as np
 
-from markov_icl.errors import MarkovICLError, check_int, check_positive_float
+from markov_icl import limits
+from markov_icl.errors import MarkovICLError, check_finite, check_int, check_positive_float
 from markov_icl.numeric.lsa import DenseLSA, SparseLSA, one_layer_params
 from markov_icl.numeric.montecarlo import estimate_loss
+from markov_icl.numeric.prompts import check_sampleable
 from markov_icl.numeric.train import OPTIMIZERS, train
+from markov_icl.symbolic.laws import ChainLaw
 from markov_icl.symbolic.model import phi
 from markov_icl.symbolic.objective import check_d, parse_n
 from markov_icl.symbolic.solve import solve
@@ -33,9 +36,6 @@ from markov_icl.symbolic.solve import solve
 DEFAULTS = dict(steps=1500, batch=1024, lr=0.05, optimizer="adam", schedule="cosine", init_scale=0.5,
                 mc_samples=200_000, model="dense")
 
-#: largest batch (n+1) (d+1) of one batch of prompts (float64: 1.6 GB)
-MAX_PROMPT_ENTRIES = 2 * 10**8
-
 MODELS = ("dense", "sparse")
 
 
@@ -43,7 +43,7 @@ def verify(d: int, p, n, *, steps: int = DEFAULTS["steps"], seed: int = 0, batch
            lr: float = DEFAULTS["lr"], optimizer: str = DEFAULTS["optimizer"], schedule: str = DEFAULTS["schedule"],
            init_scale: float = DEFAULTS["init_scale"], mc_samples: int = DEFAULTS["mc_samples"],
            model: str = DEFAULTS["model"], kernel: str = "uniform", init: str = "iid", progress: bool = True,
-           with_f_star: bool = False) -> dict:
+           with_f_star: bool = False, max_d: int | None = None) -> dict:
     """Train a one-layer LSA at ``(d, p, n)`` and compare it with the exact optimum (a JSON-ready dict).
 
     Args:
@@ -53,13 +53,15 @@ def verify(d: int, p, n, *, steps: int = DEFAULTS["steps"], seed: int = 0, batch
         model: ``"dense"`` (P, Q) or ``"sparse"`` ((b, A)).
         kernel, init: the chain law (sampleable laws only: not ``correlated``).
         with_f_star: also report ``f_star``, the best one-layer loss (theory §6).
+        max_d: raise the limit on d (:data:`markov_icl.limits.DEFAULT_MAX_D`).
 
     Returns:
         A dict with the keys of the module docstring plus ``d, p, n, kernel, init, index, gap,
         final_train_loss, seconds, config``.
 
     Raises:
-        MarkovICLError: bad input, before any training.
+        MarkovICLError: bad input, before any training (the sizes: :mod:`markov_icl.limits`).
+        Diverged: the training loss or the trained model is not finite.
 
     Examples:
         >>> res = verify(1, "1/2", 10, steps=300, batch=256, mc_samples=2000, progress=False)
@@ -67,6 +69,7 @@ def verify(d: int, p, n, *, steps: int = DEFAULTS["steps"], seed: int = 0, batch
         ('121/342', True)
     """
     check_d(d)
+    limits.check_d("verify", d, max_d)
     if p is None:
         raise MarkovICLError("verify needs a numeric p, e.g. 1/2")
     nval = parse_n(n)
@@ -74,22 +77,24 @@ def verify(d: int, p, n, *, steps: int = DEFAULTS["steps"], seed: int = 0, batch
         raise MarkovICLError("verify needs a numeric n, e.g. 10")
     n_int = int(nval)
     check_int("--steps", steps)
+    limits.check_at_most("--steps", steps, limits.MAX_STEPS, "a longer run is a script, not one command")
     check_int("--batch", batch)
     check_int("--mc-samples", mc_samples, 2)
-    if check_int("--seed", seed, 0) >= 2**63:
-        raise MarkovICLError(f"--seed must be < 2**63, got {seed}")
+    limits.check_at_most("--mc-samples", mc_samples, limits.MAX_SAMPLES, "drawn in chunks; more is hours of work")
+    limits.check_seed("--seed", check_int("--seed", seed, 0))
     check_positive_float("--lr", lr)
     check_positive_float("--init-scale", init_scale)
     if optimizer not in OPTIMIZERS:
         raise MarkovICLError(f"unknown optimizer {optimizer!r}; allowed: {', '.join(OPTIMIZERS)}")
-    if batch * (n_int + 1) * (d + 1) > MAX_PROMPT_ENTRIES:
-        raise MarkovICLError(f"a batch of prompts would hold batch (n+1) (d+1) = {batch * (n_int + 1) * (d + 1):.3g} "
-                             f"entries; at most {MAX_PROMPT_ENTRIES:.0e} (lower --batch or --n)")
+    limits.check_prompt_entries("--batch", batch, n_int, d)
+    limits.check_mc_entries("--mc-samples", mc_samples, n_int, d)
     if model not in MODELS:
         raise MarkovICLError(f"unknown model {model!r}; allowed: {', '.join(MODELS)}")
+    check_sampleable(ChainLaw.from_options(p, kernel, init))
     sol = solve(d, p, n_int, kernel=kernel, init=init)
     if not sol.is_numeric:
         raise MarkovICLError(f"verify needs numeric parameters; the law {sol.law.spec()} has free symbols")
+    sol.check_minimiser()
     law = sol.law
     net = DenseLSA(d, layers=1, init_scale=init_scale, seed=seed) if model == "dense" else \
         SparseLSA(d, init_scale=init_scale, seed=seed)
@@ -107,7 +112,7 @@ def verify(d: int, p, n, *, steps: int = DEFAULTS["steps"], seed: int = 0, batch
 
         fs = best_one_layer(sol)
         extra = {"f_star": float(fs.f_star), "f_star_certificate": fs.certificate}
-    return {
+    return check_finite({
         "d": d,
         "p": str(p),
         "n": str(n),
@@ -128,7 +133,7 @@ def verify(d: int, p, n, *, steps: int = DEFAULTS["steps"], seed: int = 0, batch
         "final_train_loss": res.losses[-1],
         "seconds": time.perf_counter() - t0,
         "config": {**res.config, "model": model, "init_scale": init_scale, "mc_samples": mc_samples},
-    }
+    }, "verify")
 
 
-__all__ = ["verify", "DEFAULTS", "MODELS", "MAX_PROMPT_ENTRIES"]
+__all__ = ["verify", "DEFAULTS", "MODELS"]

@@ -31,6 +31,8 @@ from functools import cached_property
 import sympy as sp
 
 from markov_icl.errors import MarkovICLError
+from markov_icl.errors import shown as _shown
+from markov_icl.limits import MAX_DIGITS
 
 #: the symbols used when a parameter is left symbolic
 P_SYMBOL = sp.Symbol("p", positive=True)
@@ -42,12 +44,6 @@ ALPHA_SYMBOL = sp.Symbol("alpha", positive=True)
 
 #: largest number of chain states handled (the engine works beyond, but slowly)
 MAX_STATES = 6
-
-
-def _shown(value, limit: int = 80) -> str:
-    """``repr(value)`` cut to ``limit`` characters (error lines stay short)."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def parse_value(text, name: str) -> sp.Expr:
@@ -83,13 +79,16 @@ def parse_value(text, name: str) -> sp.Expr:
             raise MarkovICLError(f"{name}: floats are not exact; give a rational such as 1/2, got {_shown(text)}")
         return text
     if isinstance(text, numbers.Integral):
-        return sp.Integer(int(text))
+        return _check_digits(sp.Integer(int(text)), name)
     if isinstance(text, numbers.Rational):  # fractions.Fraction and friends
-        return sp.Rational(int(text.numerator), int(text.denominator))
+        return _check_digits(sp.Rational(int(text.numerator), int(text.denominator)), name)
     if isinstance(text, numbers.Real):
         raise MarkovICLError(f"{name}: floats are not exact; give a rational such as 1/2, got {_shown(text)}")
     if isinstance(text, str):
         s = text.strip()
+        if len(s) > 2 * MAX_DIGITS + 3:
+            raise MarkovICLError(f"{name}: at most {MAX_DIGITS} digits in the numerator and in the denominator, "
+                                 f"got {_shown(text)} ({len(s)} characters)")
         try:
             if not s or any(ch not in "0123456789/.-+" for ch in s):
                 raise ValueError
@@ -98,8 +97,28 @@ def parse_value(text, name: str) -> sp.Expr:
             raise MarkovICLError(
                 f"{name}: {_shown(text)} is not an exact rational; allowed forms are 3, 1/2, 0.25"
             ) from None
-        return value
+        return _check_digits(value, name)
     raise MarkovICLError(f"{name}: expected an exact rational such as 1/2, got {_shown(text)}")
+
+
+def _check_digits(value: sp.Rational, name: str) -> sp.Rational:
+    """At most :data:`~markov_icl.limits.MAX_DIGITS` digits in the numerator and the denominator."""
+    for part in (value.p, value.q):
+        bits = abs(int(part)).bit_length()
+        digits = len(str(abs(int(part)))) if bits <= 4 * MAX_DIGITS else int(bits * 0.30103)  # no huge str()
+        if digits > MAX_DIGITS:
+            raise MarkovICLError(f"{name}: at most {MAX_DIGITS} digits in the numerator and in the denominator, "
+                                 f"got a number with about {digits} digits")
+    return value
+
+
+def _pair_lower_bound(u: sp.Rational, n: int) -> sp.Rational:
+    """The lower boundary at ``u`` of the hull of ``(k/n, k(k-1)/(n(n-1)))``, k = 0..n: the points lie on a
+    convex curve, so the boundary is the chord between the two points around u."""
+    k = min(int(sp.floor(u * n)), n - 1)
+    t0, t1 = sp.Rational(k, n), sp.Rational(k + 1, n)
+    s0, s1 = sp.Rational(k * (k - 1), n * (n - 1)), sp.Rational((k + 1) * k, n * (n - 1))
+    return s0 + (u - t0) * (s1 - s0) / (t1 - t0)
 
 
 def _split_spec(text, what: str, example: str) -> tuple[str, str, list[str]]:
@@ -320,6 +339,45 @@ class InitLaw:
         for e in [(a, b, c) for a in (0, 1) for b in (0, 1) for c in (0, 1)]:
             out |= sp.sympify(self.joint_moment(*e)).free_symbols
         return out
+
+    def check_feasible(self, n) -> None:
+        """Refuse a correlated law whose moments are those of no exchangeable law of one query and n
+        context initial states (theory §1). The other kinds are laws by construction.
+
+        Such a law is a mixture over (s_q, k), k the number of context ones; given ``s_q = x`` the
+        pair ``(E[s_i | x], E[s_i s_j | x])`` must lie in the convex hull of the points
+        ``(k/n, k(k-1)/(n(n-1)))``, k = 0..n (for symbolic n: in ``{(u, v): u^2 <= v <= u}``, the
+        limit of every n). Decided exactly.
+
+        Raises:
+            MarkovICLError: naming the violated condition; also for numeric moments with a symbolic
+                p, which they constrain (``m_cq <= p``, ...).
+        """
+        if self.kind != "correlated":
+            return
+        moments = (self.p_c, self.m_cq, self.m_cc, self.m_ccq)
+        if any(sp.sympify(v).free_symbols - {self.p} for v in moments) or not _is_number(sp.sympify(n)) and \
+                sp.sympify(n).free_symbols - {sp.Symbol("n", positive=True, integer=True)}:
+            return  # symbolic moments: nothing to decide
+        if not _is_number(self.p):
+            if all(_is_number(sp.sympify(v)) for v in (self.m_cq, self.m_cc, self.m_ccq)):
+                raise MarkovICLError("a correlated initial law with numeric moments needs a numeric p: the moments "
+                                     "constrain it (m_cq <= p, ...); give --p")
+            return
+        p, pc, mcq, mcc, mccq = self.p, self.p_c, self.m_cq, self.m_cc, self.m_ccq
+        nv = sp.sympify(n)
+        for x, mass, first, second in ((1, p, mcq, mccq), (0, 1 - p, pc - mcq, mcc - mccq)):
+            u, v = first / mass, second / mass
+            given = f"given s_q = {x}: E[s_i] = {u}, E[s_i s_j] = {v}"
+            if not 0 <= u <= 1:
+                raise MarkovICLError(f"the correlated initial law is impossible ({given}; need 0 <= E[s_i] <= 1)")
+            if nv.is_number and nv < 2:
+                continue  # one context chain: no pair moment
+            lower = u**2 if not nv.is_number else _pair_lower_bound(u, int(nv))
+            if not lower <= v <= u:
+                at = f"at n = {nv}" if nv.is_number else "for every n"
+                raise MarkovICLError(f"the correlated initial law is impossible {at}: no exchangeable law of the "
+                                     f"initial states has these moments ({given}; need {lower} <= E[s_i s_j] <= {u})")
 
     @property
     def is_example_c5(self) -> bool:

@@ -120,15 +120,25 @@ def realize(X, d: int, tol: float = 1e-9) -> Realization:
     return _realize_float([float(x) for x in X], d, tol)
 
 
+def _rational(dom, x):
+    """A SymPy rational as an element of ``dom`` (QQ or a quadratic field), without numerical work."""
+    q = sp.QQ.from_sympy(sp.Rational(x))
+    return q if dom == sp.QQ else dom.convert_from(q, sp.QQ)
+
+
 def _candidates_exact(S: sp.Matrix):
-    """Candidate directions b (exact) from one nonzero symmetric S, or (None, reason)."""
+    """Candidate directions b from one nonzero symmetric S: ``(candidates, dom, rank, reason)``.
+
+    The candidates are lists of elements of ``dom``: QQ, or the quadratic field
+    ``QQ(sqrt(Delta))`` built from its generator (arithmetic in it is exact and never needs
+    SymPy's numerical field isomorphisms, which fail for numbers of many digits)."""
     r = S.rank()
     N = S.shape[0]
     if r == 1:
         col = next(S[:, k] for k in range(N) if any(S[:, k]))
-        return [list(col)], r, "rank 1"
+        return [[sp.QQ.from_sympy(x) for x in col]], sp.QQ, r, "rank 1"
     if r != 2:
-        return None, r, f"S has rank {r} > 2: its quadratic form is not a product of two linear forms"
+        return None, None, r, f"S has rank {r} > 2: its quadratic form is not a product of two linear forms"
     # a nonzero principal 2x2 minor exists for a rank-2 symmetric matrix
     for pidx in range(N):
         for qidx in range(pidx + 1, N):
@@ -139,51 +149,45 @@ def _candidates_exact(S: sp.Matrix):
             continue
         break
     else:  # pragma: no cover - impossible for rank 2
-        return None, r, "no nonzero principal minor"
+        return None, None, r, "no nonzero principal minor"
     if minor > 0:
-        return None, r, "S has rank 2 and is definite: its form has no real linear factor"
-    Spp, Spq, Sqq = S[pidx, pidx], S[pidx, qidx], S[qidx, qidx]
-    disc = Spq**2 - Spp * Sqq  # > 0
+        return None, None, r, "S has rank 2 and is definite: its form has no real linear factor"
+    disc = S[pidx, qidx] ** 2 - S[pidx, pidx] * S[qidx, qidx]  # > 0
     root = sp.sqrt(disc)
+    dom = sp.QQ if root.is_Rational else sp.QQ.algebraic_field(root)
+    rt = sp.QQ.from_sympy(root) if root.is_Rational else dom([1, 0])  # the generator, sqrt(Delta)
+    E = [[_rational(dom, S[i, j]) for j in range(N)] for i in range(N)]
+    Spp, Spq, Sqq = E[pidx][pidx], E[pidx][qidx], E[qidx][qidx]
+    zero, one, two = dom.zero, dom.one, dom.convert(2)
     cands = []
     for sgn in (1, -1):
         # q(s, t) = Spp s^2 + 2 Spq s t + Sqq t^2 = (b_p s + b_q t)(a_p s + a_q t)
-        if Spp != 0:
-            bp, bq = Spp, Spq + sgn * root  # b_p a_p = Spp with a_p = 1
-            ap, aq = sp.Integer(1), (Spq - sgn * root) / Spp
+        if Spp != zero:
+            bp, bq = Spp, Spq + rt * sgn  # b_p a_p = Spp with a_p = 1
+            ap, aq = one, (Spq - rt * sgn) / Spp
+        elif sgn == 1:  # q = t (2 Spq s + Sqq t): the factors t and 2 Spq s + Sqq t
+            bp, bq, ap, aq = zero, one, two * Spq, Sqq
         else:
-            # q = t (2 Spq s + Sqq t): factors t and 2 Spq s + Sqq t
-            if sgn == 1:
-                bp, bq, ap, aq = sp.Integer(0), sp.Integer(1), 2 * Spq, Sqq
-            else:
-                bp, bq, ap, aq = 2 * Spq, Sqq, sp.Integer(0), sp.Integer(1)
+            bp, bq, ap, aq = two * Spq, Sqq, zero, one
         det = bp * aq - bq * ap
-        b = [sp.Integer(0)] * N
+        b = [zero] * N
         b[pidx], b[qidx] = bp, bq
         for k in range(N):
-            if k in (pidx, qidx):
-                continue
-            # 2 S_pk = b_p a_k + b_k a_p ; 2 S_qk = b_q a_k + b_k a_q  -> solve for b_k
-            b[k] = (bp * 2 * S[qidx, k] - bq * 2 * S[pidx, k]) / det
-        cands.append([sp.radsimp(sp.expand(x)) for x in b])
-    return cands, r, "rank 2, indefinite"
-
-
-def _field_for(values) -> sp.polys.domains.Domain:
-    roots = {a for v in values for a in sp.sympify(v).atoms(sp.Pow) if a.exp == sp.Rational(1, 2)}
-    if not roots:
-        return sp.QQ
-    return sp.QQ.algebraic_field(*sorted(roots, key=str))
+            if k not in (pidx, qidx):
+                # 2 S_pk = b_p a_k + b_k a_p ; 2 S_qk = b_q a_k + b_k a_q  -> solve for b_k
+                b[k] = (bp * two * E[qidx][k] - bq * two * E[pidx][k]) / det
+        cands.append(b)
+    return cands, dom, r, "rank 2, indefinite"
 
 
 def _solve_A_for_b(Ss: list[sp.Matrix], b: list, dom):
-    """Exact ``a_j = (2 S_j b - b (b^T S_j b)/|b|^2)/|b|^2`` for every j, verified."""
+    """Exact ``a_j = (2 S_j b - b (b^T S_j b)/|b|^2)/|b|^2`` for every j, verified; b in ``dom``."""
     N = len(b)
-    bD = DomainMatrix([[dom.from_sympy(x)] for x in b], (N, 1), dom)
+    bD = DomainMatrix([[x] for x in b], (N, 1), dom)
     nb = (bD.transpose() * bD).to_list()[0][0]
     cols = []
     for S in Ss:
-        SD = DomainMatrix([[dom.from_sympy(x) for x in row] for row in S.tolist()], (N, N), dom)
+        SD = DomainMatrix([[_rational(dom, x) for x in row] for row in S.tolist()], (N, N), dom)
         Sb = SD * bD
         bSb = (bD.transpose() * Sb).to_list()[0][0]
         a = (Sb * dom.convert(2) - bD * (bSb / nb)) * (dom.one / nb)
@@ -206,30 +210,24 @@ def _realize_exact(X: list, d: int) -> Realization:
         A = [[sp.Integer(0)] * d for _ in range(N)]
         return Realization(True, b, A, "X = 0 (A = 0)", True, 0.0, ranks)
     j0 = nz[0]
-    cands, r, why = _candidates_exact(Ss[j0])
+    cands, dom, r, why = _candidates_exact(Ss[j0])
     if cands is None:
         return Realization(False, None, None, f"S_{j0 + 1}: {why}", True, ranks=ranks)
     for b in cands:
-        b = _normalise_exact(b)
-        dom = _field_for(b)
+        piv = next(x for x in reversed(b) if x != dom.zero)
+        b = [x / piv for x in b]  # last nonzero entry 1 (phi is invariant under b -> c b, A -> A / c)
         cols = _solve_A_for_b(Ss, b, dom)
         if cols is None:
             continue
-        A = [[sp.simplify(cols[j][u]) for j in range(d)] for u in range(N)]
-        # independent exact check: phi(b, A) == X, element by element
-        back = phi(b, A)
-        if all(sp.simplify(x - y) == 0 for x, y in zip(back, X)):
+        b = [dom.to_sympy(x) for x in b]
+        A = [[cols[j][u] for j in range(d)] for u in range(N)]
+        # independent exact check: phi(b, A) == X, element by element (one square root: expand decides)
+        if all(sp.expand(x - y) == 0 for x, y in zip(phi(b, A), X)):
             return Realization(True, b, A, f"S_{j0 + 1} {why}; b is a common linear factor of every S_j",
                                True, 0.0, ranks)
     return Realization(False, None, None,
                        f"S_{j0 + 1} is {why}, but none of its linear factors divides every other S_j", True,
                        ranks=ranks)
-
-
-def _normalise_exact(b: list) -> list:
-    """Scale b so that its last nonzero entry is 1 (phi is invariant under b -> c b, A -> A / c)."""
-    piv = next(x for x in reversed(b) if x != 0)
-    return [sp.radsimp(x / piv) for x in b]
 
 
 def _realize_float(X: list[float], d: int, tol: float) -> Realization:

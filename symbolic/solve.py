@@ -252,6 +252,18 @@ class Solution:
             return c
         return PDCertificate(None, "none", detail=f"not certified (symbolic H with d = {self.d})")
 
+    def check_minimiser(self) -> None:
+        """Refuse to treat X* as a minimiser when H is certified not positive definite: X* = H^-1 beta is then a
+        saddle point (or H singular) and the loss is unbounded below, so f~* is no optimum.
+
+        Raises:
+            MarkovICLError: with the certificate's reason.
+        """
+        cert = self.certificate
+        if cert.positive_definite is False:
+            raise MarkovICLError(f"H is not positive definite ({cert.detail}): the loss is unbounded below, "
+                                 "X* = H^-1 beta is no minimiser and f~* no optimum")
+
     # -- output ----------------------------------------------------------------------
     def to_dict(self, full: bool = False) -> dict:
         """A JSON-ready dict: every quantity as an exact string and, where it is a number, a float
@@ -550,9 +562,27 @@ def solve(d: int, p=None, n=None, kernel: str = "uniform", init: str = "iid", fo
     if form not in FORMS:
         raise MarkovICLError(f"unknown form {form!r}; allowed: {', '.join(FORMS)}")
     if states > 2:
+        if p is not None:
+            raise MarkovICLError(f"p is the binary chains' initial probability; with states = {states} the initial "
+                                 "state is uniform: leave p out")
         return _solve_multistate(d, n, kernel, init, form, states)
     law = ChainLaw.from_options(p, kernel, init)
+    check_symbolic_parameters(law.free_symbols - {P_SYMBOL}, d)
+    law.init.check_feasible(parse_n(n))
     return _solve_terms(ObjectiveTerms(d, law, product_form=form == "product"), n)
+
+
+def check_symbolic_parameters(free: set, d: int) -> None:
+    """Symbolic parameters other than p and n (a Dirichlet alpha) are solved for d = 1 only: the
+    fraction-field solve at d = 2 takes minutes (binary and S-state chains alike).
+
+    Raises:
+        MarkovICLError: naming the parameters and the rule.
+    """
+    if free and d > 1:
+        names = ", ".join(sorted(str(s) for s in free))
+        raise MarkovICLError(f"a symbolic {names} is supported for d = 1 only (got d = {d}); give a rational value "
+                             "such as dirichlet:1")
 
 
 def _solve_multistate(d: int, n, kernel: str, init: str, form: str, states: int) -> Solution:
@@ -567,9 +597,7 @@ def _solve_multistate(d: int, n, kernel: str, init: str, form: str, states: int)
                              "only to states = 2")
     if form != "exact":
         raise MarkovICLError("the product form applies only to states = 2")
-    if law.alpha.free_symbols and d > 1:
-        raise MarkovICLError(f"a symbolic Dirichlet alpha is supported for d = 1 only (got d = {d}); give a rational "
-                             "alpha such as dirichlet:1")
+    check_symbolic_parameters(set(sp.sympify(law.alpha).free_symbols), d)
     return solve_multistate(MultiStateTerms(states, d, law.alpha), n)
 
 

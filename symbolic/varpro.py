@@ -32,7 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from markov_icl.errors import MarkovICLError
+from markov_icl.errors import MarkovICLError, check_int
+from markov_icl.limits import MAX_STARTS, check_at_most
 from markov_icl.symbolic.model import bilinear_tensor, phi
 from markov_icl.symbolic.objective import Index, check_d, f_tilde
 
@@ -179,6 +180,8 @@ def minimize_over_b(loss: OneLayerLoss, starts: int | None = None, seed: int = 0
 
     d = loss.d
     N = d + 1
+    if starts is not None:
+        check_at_most("starts", check_int("starts", starts), MAX_STARTS, "each start is a BFGS run")
     starts = starts or 16 * 2 ** math.ceil(math.log2(N))
     P0 = _hemisphere_points(N, starts, seed)
     if extra_starts:
@@ -423,6 +426,7 @@ def realize_optimum(d: int, p, n, starts: int | None = None, seed: int = 0, prog
     if not nv.is_Integer:
         raise MarkovICLError(f"n must be an integer >= 1, got {n}")
     sol = solve(d, pv, nv)
+    sol.check_minimiser()
     X, ft = sol.X_star, sol.f_tilde_star
     rz = realize(X, d)
     disc = sp.Rational(discriminant(X)) if d == 1 else None

@@ -9,11 +9,14 @@ of the chosen subcommand is imported, so ``markov-icl objective`` does not pay f
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
+import re
 import sys
 
 from markov_icl._version import __version__
-from markov_icl.errors import MarkovICLError
+from markov_icl.errors import Diverged, MarkovICLError, shown
 
 #: subcommand -> module that registers it, in the order of ``markov-icl --help``
 COMMANDS = {
@@ -46,7 +49,9 @@ class _Formatter(argparse.HelpFormatter):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, exit 2
+    def error(self, message):  # one line, exit 2; argparse quotes a bad value whole: cut it to 80 characters
+        message = re.sub(r"'([^']{78,})'", lambda m: shown(m.group(1)), " ".join(message.split()))
+        message = re.sub(r"\S{81,}", lambda m: m.group(0)[:77] + "...", message)
         sys.stderr.write(f"markov-icl: error: {message}\n")
         raise SystemExit(2)
 
@@ -69,15 +74,33 @@ def main(argv: list[str] | None = None) -> int:
     """Run ``markov-icl`` with ``argv`` (default: the process's arguments); returns the exit status."""
     if argv is None:
         argv = sys.argv[1:]
-    if not argv:
-        build_parser([]).print_help()
-        return 0
-    args = build_parser(argv).parse_args(argv)
-    if getattr(args, "func", None) is None:  # e.g. "markov-icl experiment" without a figure
-        build_parser(argv).parse_args([*argv[:1], "--help"])
-        return 2
+    sys.set_int_max_str_digits(0)  # exact results print in full (their inputs are bounded in digits)
     try:
-        return int(args.func(args) or 0)
+        if not argv:
+            build_parser([]).print_help()
+            return 0
+        odd = next((a for a in argv if a == "--" or a.endswith("=--")), None)
+        if odd is not None:  # argparse drops a '--' value silently (then no type check runs)
+            sys.stderr.write(f"markov-icl: error: {odd!r}: '--' is not an option value (e.g. --d 1)\n")
+            return 2
+        try:
+            args = build_parser(argv).parse_args(argv)
+        except SystemExit as exc:  # --help, --version (0) or a usage error (2, its line already printed)
+            return exc.code if isinstance(exc.code, int) else 2
+        if getattr(args, "func", None) is None:  # e.g. "markov-icl experiment" without a figure: its help
+            with contextlib.suppress(SystemExit):
+                build_parser(argv).parse_args([*argv[:1], "--help"])
+            return 2
+        status = int(args.func(args) or 0)
+        sys.stdout.flush()
+        return status
+    except BrokenPipeError:  # the reader went away (markov-icl ... | head): stop quietly, as Unix tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
+    except Diverged as exc:
+        sys.stderr.write(f"markov-icl: error: {exc}\n")
+        return 1
     except MarkovICLError as exc:
         sys.stderr.write(f"markov-icl: error: {exc}\n")
         return 2

@@ -11,7 +11,7 @@ import importlib
 import os
 import time
 
-from markov_icl.errors import MarkovICLError
+from markov_icl.errors import MarkovICLError, check_finite, int_option
 from markov_icl.experiments import EXPERIMENTS
 from markov_icl.experiments.config import add_options, from_namespace
 from markov_icl.io import check_out_dir
@@ -37,7 +37,7 @@ def register(sub, argv=()) -> None:
         mod = importlib.import_module(module_name)
         ep = exp.add_parser(name, help=_first_line(mod), description=_first_line(mod))
         ep.add_argument("--out", default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
-        ep.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+        ep.add_argument("--threads", type=int_option, default=1, help="torch CPU threads (default 1)")
         ep.add_argument("--no-plot", action="store_true", help="write the CSV only")
         if mod.CONFIG.PAPER:
             ep.add_argument("--paper", action="store_true",
@@ -58,7 +58,7 @@ def _runner(mod):
 
         torch.set_num_threads(args.threads)
         t0 = time.perf_counter()
-        result = mod.run(config)
+        result = check_finite(mod.run(config), f"experiment {mod.__name__.rsplit('.', 1)[-1]}")
         written = mod.write(result, config, out, plot_figure=not args.no_plot)
         print(mod.summary(result, config, time.perf_counter() - t0))
         for path in written:

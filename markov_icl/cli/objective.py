@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from markov_icl.errors import check_int, int_option
+from markov_icl.limits import DEFAULT_MAX_D, MULTISTATE_SECONDS, announce, check_d, check_multistate_d
 from markov_icl.symbolic.solve import MAX_SYMBOLIC_D, solve
 
 
@@ -28,6 +30,9 @@ def format_table(res: dict) -> str:
         f"f~*    = {res['f_tilde_star']}",
         f"H positive definite: {res['H_positive_definite']}  ({res['certificate']})",
     ]
+    if res["H_positive_definite"] is None and res["X_star"] is not None:
+        lines.append("note: X* = H^-1 beta is the minimiser and f~* the optimum only where H is positive definite, "
+                     "which is not certified here")
     return "\n".join(lines)
 
 
@@ -37,17 +42,20 @@ def register(sub, argv=()) -> None:
                         description="The exact enlarged-space objective of a one-layer LSA (docs/theory.md section 3): "
                                     "beta, E[y^2], X* = H^-1 beta, f~* and the Lemma 3.1 certificate that H is "
                                     "positive definite. Omitted p, n stay symbolic.")
-    ap.add_argument("--d", type=int, required=True, help="chain input length d >= 1")
+    ap.add_argument("--d", type=int_option, required=True, help="chain input length d >= 1")
     ap.add_argument("--p", default=None, help="initial-state probability, exact (e.g. 1/2); symbolic if omitted")
     ap.add_argument("--n", default=None, help="number of context chains; symbolic if omitted")
     ap.add_argument("--kernel", default="uniform",
                     help="uniform | beta:AA,BA,AC,BC | fixed:A,C | dirichlet:ALPHA (rows Dirichlet(alpha 1); "
                          "the only kernel for --states > 2; ALPHA may be 'alpha' for d = 1)")
-    ap.add_argument("--states", type=int, default=2,
+    ap.add_argument("--states", type=int_option, default=2,
                     help="number of chain states S >= 2 (default 2); S > 2: Lemma C.8, uniform initial state, p unused")
     ap.add_argument("--init", default="iid",
                     help="iid | correlated:MCQ,MCC,MCCQ[,PC] | query_conditional:PI0,PI1 | example_c5")
     ap.add_argument("--product-form", action="store_true", help="use the paper's Lemma 3.2 product form of H")
+    ap.add_argument("--max-d", type=int_option, default=None,
+                    help=f"raise the limit on d (default {DEFAULT_MAX_D['objective']}: d = 8 takes minutes; with --states "
+                         "S > 2 it is 4, 2, 2, 1 for S = 3, 4, 5, 6)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--full", action="store_true", help="with --json: also H (exact strings) and H_float")
     ap.set_defaults(func=run)
@@ -55,13 +63,21 @@ def register(sub, argv=()) -> None:
 
 def run(args) -> int:
     """Solve and print (a table, or one JSON object)."""
+    check_int("--d", args.d, 1)
+    if args.states > 2:
+        check_multistate_d(args.states, args.d, args.max_d)
+        announce("objective", args.d, lambda d: MULTISTATE_SECONDS.get((args.states, d)) or 0)
+    else:
+        check_d("objective", args.d, args.max_d)
+        announce("objective", args.d)
     sol = solve(args.d, args.p, args.n, kernel=args.kernel, init=args.init,
                 form="product" if args.product_form else "exact", states=args.states)
+    sol.check_minimiser()
     res = sol.to_dict(full=args.full)
     if sol.states == 2:  # p and n as given on the command line
         res["p"] = str(sol.p) if args.p is None else str(args.p)
     res["n"] = str(sol.n) if args.n is None else str(args.n)
-    print(json.dumps(res) if args.json else format_table(res))
+    print(json.dumps(res, allow_nan=False) if args.json else format_table(res))
     return 0
 
 

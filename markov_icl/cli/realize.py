@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 
-from markov_icl.errors import check_int
+from markov_icl.errors import check_int, int_option
+from markov_icl.limits import DEFAULT_MAX_D, MAX_STARTS, check_at_most, check_d, check_seed
 from markov_icl.symbolic.varpro import MAX_CERTIFIED_D, realize_optimum
 
 
@@ -45,22 +46,27 @@ def register(sub, argv=()) -> None:
                         description="Exact realisability of X* (docs/theory.md section 6), the d = 1 discriminant, "
                                     "f~*, the best one-layer LSA loss f* by variable projection, f(psi(X*)) "
                                     "(Remark C.15) and the gap f* - f~*.")
-    ap.add_argument("--d", type=int, required=True, help=f"chain input length d >= 1 (f* certified for d <= {MAX_CERTIFIED_D})")
+    ap.add_argument("--d", type=int_option, required=True,
+                    help=f"chain input length d >= 1 (f* certified for d <= {MAX_CERTIFIED_D})")
     ap.add_argument("--p", required=True, help="initial-state probability, exact rational in (0, 1)")
     ap.add_argument("--n", required=True, help="number of context chains (integer >= 1)")
-    ap.add_argument("--starts", type=int, default=None, help="multistart directions for f* (d >= 2)")
-    ap.add_argument("--seed", type=int, default=0, help="seed of the start directions")
+    ap.add_argument("--starts", type=int_option, default=None, help="multistart directions for f* (d >= 2)")
+    ap.add_argument("--seed", type=int_option, default=0, help="seed of the start directions")
+    ap.add_argument("--max-d", type=int_option, default=None,
+                    help=f"raise the limit on d (default {DEFAULT_MAX_D['realize']}, the certified range of f*)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.set_defaults(func=run)
 
 
 def run(args) -> int:
     """Check the options, decide, print."""
+    check_int("--d", args.d, 1)
+    check_d("realize", args.d, args.max_d)
     if args.starts is not None:
-        check_int("--starts", args.starts)
-    check_int("--seed", args.seed, 0)
+        check_at_most("--starts", check_int("--starts", args.starts), MAX_STARTS, "each start is a BFGS run")
+    check_seed("--seed", check_int("--seed", args.seed, 0))
     res = realize_optimum(args.d, args.p, args.n, starts=args.starts, seed=args.seed, progress=progress_bar).to_dict()
-    print(json.dumps(res) if args.json else format_result(res))
+    print(json.dumps(res, allow_nan=False) if args.json else format_result(res))
     return 0
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import os
 
-from markov_icl.errors import MarkovICLError
+from markov_icl.errors import MarkovICLError, check_int, float_option, int_option
+from markov_icl.limits import DEFAULT_MAX_D, announce
 from markov_icl.numeric.train import OPTIMIZERS
 from markov_icl.numeric.verify import DEFAULTS, MODELS, verify
 
@@ -44,23 +45,27 @@ def register(sub, argv=()) -> None:
                         description="Train a one-layer LSA (docs/theory.md section 2) on fresh prompts; report its "
                                     "exact population loss from H, beta, a Monte Carlo estimate, f~*, X* and "
                                     "||phi(b, A) - X*||.")
-    ap.add_argument("--d", type=int, required=True, help="chain input length d >= 1")
+    ap.add_argument("--d", type=int_option, required=True, help="chain input length d >= 1")
     ap.add_argument("--p", required=True, help="initial-state probability, exact (e.g. 1/2)")
     ap.add_argument("--n", required=True, help="number of context chains")
-    ap.add_argument("--steps", type=int, default=DEFAULTS["steps"], help=f"training steps (default {DEFAULTS['steps']})")
-    ap.add_argument("--seed", type=int, default=0, help="seed of the initialisation and of the prompts (default 0)")
-    ap.add_argument("--batch", type=int, default=DEFAULTS["batch"], help=f"prompts per step (default {DEFAULTS['batch']})")
-    ap.add_argument("--lr", type=float, default=DEFAULTS["lr"], help=f"learning rate (default {DEFAULTS['lr']}, cosine to 0)")
+    ap.add_argument("--steps", type=int_option, default=DEFAULTS["steps"], help=f"training steps (default {DEFAULTS['steps']})")
+    ap.add_argument("--seed", type=int_option, default=0, help="seed of the initialisation and of the prompts (default 0)")
+    ap.add_argument("--batch", type=int_option, default=DEFAULTS["batch"], help=f"prompts per step (default {DEFAULTS['batch']})")
+    ap.add_argument("--lr", type=float_option, default=DEFAULTS["lr"],
+                    help=f"learning rate (default {DEFAULTS['lr']}, cosine to 0)")
     ap.add_argument("--optimizer", choices=OPTIMIZERS, default=DEFAULTS["optimizer"])
     ap.add_argument("--model", choices=MODELS, default=DEFAULTS["model"],
                     help="dense P, Q (default) or the sparse (b, A) parameterisation")
-    ap.add_argument("--init-scale", type=float, default=DEFAULTS["init_scale"], help="std of the initial entries")
-    ap.add_argument("--mc-samples", type=int, default=DEFAULTS["mc_samples"], help="prompts of the Monte Carlo loss")
+    ap.add_argument("--init-scale", type=float_option, default=DEFAULTS["init_scale"], help="std of the initial entries")
+    ap.add_argument("--mc-samples", type=int_option, default=DEFAULTS["mc_samples"], help="prompts of the Monte Carlo loss")
     ap.add_argument("--kernel", default="uniform", help="uniform | beta:AA,BA,AC,BC | fixed:A,C")
     ap.add_argument("--init", default="iid",
                     help="iid | query_conditional:PI0,PI1 | example_c5 (the correlated law has no sampler)")
     ap.add_argument("--f-star", action="store_true", help="also report the best one-layer loss f* (docs/theory.md section 6)")
-    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1: small tensors)")
+    ap.add_argument("--threads", type=int_option, default=1, help="torch CPU threads (default 1: small tensors)")
+    ap.add_argument("--max-d", type=int_option, default=None,
+                    help=f"raise the limit on d (default {DEFAULT_MAX_D['verify']}: the exact optimum takes minutes "
+                         "at d = 8)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.set_defaults(func=run)
 
@@ -70,13 +75,15 @@ def run(args) -> int:
     if not 1 <= args.threads <= (os.cpu_count() or 1):
         raise MarkovICLError(f"--threads must be between 1 and the number of CPUs ({os.cpu_count() or 1}), "
                              f"got {args.threads}")
+    check_int("--d", args.d, 1)
+    announce("verify", args.d)
     import torch
 
     torch.set_num_threads(args.threads)
     res = verify(args.d, args.p, args.n, steps=args.steps, seed=args.seed, batch=args.batch, lr=args.lr,
                  optimizer=args.optimizer, init_scale=args.init_scale, mc_samples=args.mc_samples, model=args.model,
-                 kernel=args.kernel, init=args.init, progress=True, with_f_star=args.f_star)
-    print(json.dumps(res) if args.json else format_text(res))
+                 kernel=args.kernel, init=args.init, progress=True, with_f_star=args.f_star, max_d=args.max_d)
+    print(json.dumps(res, allow_nan=False) if args.json else format_text(res))
     return 0
 
 

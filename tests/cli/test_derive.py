@@ -146,3 +146,37 @@ def test_bad_input_one_line_exit_2(args, message, capsys, tmp_path):
     assert main([*args, "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("markov-icl: error: ") and message in err and err.count("\n") == 1
+
+
+def test_no_cache_writes_nothing_under_the_cache_folder(tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("MARKOV_ICL_CACHE", str(cache))
+    assert main(["derive", "realizability", "--out", str(tmp_path / "o"), "--no-cache"]) == 0
+    assert not cache.exists()  # the region figure used to be drawn into the cache folder
+    assert (tmp_path / "o" / "figures" / "realizability-1.png").read_bytes()[:4] == b"\x89PNG"
+    assert not list((tmp_path / "o").glob(".latex-*"))  # LaTeX runs in the system's temporary folder
+
+
+def test_a_cache_folder_that_cannot_be_written_costs_a_warning_not_the_run(tmp_path, monkeypatch, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("a file, so no folder can be made below it (read-only even for root)")
+    monkeypatch.setenv("MARKOV_ICL_CACHE", str(blocker / "cache"))
+    assert main(["derive", "realizability", "--out", str(tmp_path / "o")]) == 0
+    err = capsys.readouterr().err
+    assert "markov-icl: warning: cannot write cache entry" in err and "Traceback" not in err
+    assert (tmp_path / "o" / "realizability.tex").exists()
+
+
+def test_a_cached_document_of_the_wrong_shape_is_one_warning_then_rebuilt(tmp_path, monkeypatch, capsys):
+    from markov_icl import io
+
+    monkeypatch.setenv("MARKOV_ICL_CACHE", str(tmp_path / "cache"))
+    assert main(["derive", "theorem_3_4", "--out", str(tmp_path / "a")]) == 0
+    (entry,) = (tmp_path / "cache").glob("derivation-*.json")
+    key = entry.name[: -len(".json")]
+    io.store(key, {"derivation": {"name": 1}, "figures": []})  # valid JSON, checksum fine, wrong shape
+    capsys.readouterr()
+    assert main(["derive", "theorem_3_4", "--out", str(tmp_path / "b")]) == 0
+    err = capsys.readouterr().err
+    assert err.count("holds a value of the wrong type") == 1
+    assert (tmp_path / "a" / "theorem_3_4.tex").read_text() == (tmp_path / "b" / "theorem_3_4.tex").read_text()

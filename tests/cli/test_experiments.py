@@ -121,6 +121,9 @@ def test_fig2_tiny_writes_csv_and_png(tmp_path, capsys):
     # Theorem 4.1 checked numerically inside the run (autograd vs the recursion)
     errs = [float(r["max_identity_error"]) for r in rows[:-1]]
     assert max(errs) < 1e-10
+    # the last layer takes no step: its step quantities are empty cells, never "nan"
+    assert rows[-1]["R1_l"] == rows[-1]["R2_l"] == rows[-1]["max_identity_error"] == ""
+    assert "nan" not in (tmp_path / "fig2.csv").read_text().lower()
     # layer 0: w = 0, so L_sq / n is the mean of y_k^2 = y_k over the 16 x 6 context labels, whose expectation
     # is E[y^2] = P(s_{d+1} = 1) = 1/2 from the exact objective: within 5 standard errors (0.5 / sqrt(96))
     from markov_icl import solve
@@ -231,3 +234,11 @@ def test_fig5_bad_input_exit_2(capsys):
     assert main(["experiment", "fig5", "--p", "2"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and all(e.startswith("markov-icl: error:") for e in err)
+
+
+def test_diverged_training_is_one_line_exit_1_and_writes_nothing(tmp_path, capsys):
+    # lr 1e300 makes the first Adam step overflow: the loss turns non-finite
+    assert main(["experiment", "fig2", "--out", str(tmp_path / "o"), *FIG2_TINY, "--lr", "1e300"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("markov-icl: error: training diverged"), err
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())

@@ -77,7 +77,7 @@ BAD = [
     (["--d", "1", "--kernel", "fixed:1/2,3/2"], "[0, 1]"),
     (["--d", "1", "--kernel", "gauss"], "allowed"),
     (["--d", "1", "--init", "markov"], "allowed"),
-    (["--d", "x"], "invalid int"),
+    (["--d", "x"], "expected an integer"),
 ]
 
 

@@ -1,0 +1,200 @@
+"""Size limits: every size a command takes is checked against them before any work starts.
+
+A limit is either hard (the work could not finish on any machine, or the numbers are beyond
+what the exact arithmetic handles) or a documented default that an explicit option raises
+(``--max-d``). Memory is bounded through the largest arrays a command allocates: a batch of
+prompts holds ``batch (n+1) (d+1)`` float64 entries, and the sampler and the forward pass
+keep a handful of arrays of that size alive at once, so :data:`MAX_PROMPT_ENTRIES` keeps a
+command under about 1 GiB. The README's "Reliability" section lists the limits.
+
+Examples:
+    >>> check_prompt_entries("--batch", 1024, n=10, d=1)
+    >>> check_prompt_entries("--batch", 10**7, n=10, d=1)
+    Traceback (most recent call last):
+    ...
+    markov_icl.errors.MarkovICLError: --batch: a batch of prompts would hold batch (n+1) (d+1) = 2.2e+08 entries; \
+at most 1e+07 (about 1 GiB in use); lower --batch, --n or --d
+"""
+
+from __future__ import annotations
+
+import sys
+
+from markov_icl.errors import MarkovICLError
+
+#: entries of one batch of prompts, ``batch (n+1) (d+1)`` (float64: 80 MB; training holds ~7 such arrays at
+#: once, so a command stays under ~900 MB: measured peak 870 MB at 1e7 entries, 1.4 GB at 2e7)
+MAX_PROMPT_ENTRIES = 10**7
+
+#: entries of all Monte Carlo prompts of one command, ``samples (n+1) (d+1)`` (drawn in chunks: a time
+#: limit, about 30 s on a 2-core machine)
+MAX_MC_ENTRIES = 2 * 10**9
+
+#: digits of the numerator and of the denominator of an exact input (p, n, kernel parameters, moments)
+MAX_DIGITS = 50
+
+#: seeds are stored in 64 bits
+MAX_SEED = 2**63 - 1
+
+#: layers of a trained multilayer model
+MAX_LAYERS = 64
+
+#: chain input length of a trained multilayer model (with MAX_LAYERS: at most ~5e5 parameters)
+MAX_MODEL_D = 64
+
+#: start directions of the multistart search for f*
+MAX_STARTS = 4096
+
+#: training steps of one command
+MAX_STEPS = 10**6
+
+#: Monte Carlo or held-out prompts of one command (drawn in chunks, so memory stays bounded)
+MAX_SAMPLES = 10**8
+
+#: the Dirichlet concentration of sampled S-state kernels (outside it the sampler's float64 arithmetic breaks down)
+ALPHA_RANGE = (1e-3, 1e4)
+
+#: default largest d of each command's exact path (raise with --max-d)
+DEFAULT_MAX_D = {"objective": 7, "realize": 6, "verify": 7, "fig4": 6, "fig5": 10}
+
+#: measured whole-command seconds of ``markov-icl objective --d D --p 1/2 --n 10`` (2-core machine, docs/benchmarks.md)
+OBJECTIVE_SECONDS = {5: 0.8, 6: 2.3, 7: 16.0, 8: 146.0}
+
+
+#: default largest d of ``objective --states S`` (S > 2): the S-state objective grows far faster in d
+MULTISTATE_MAX_D = {3: 4, 4: 2, 5: 2, 6: 1}
+
+#: measured whole-command seconds of ``markov-icl objective --states S --d D --kernel dirichlet:1 --n 5``
+#: (2-core machine, shared; ``None``: over 40 s, stopped; S = 6, d = 3 passed 2.7 GiB)
+MULTISTATE_SECONDS = {(3, 3): 1.6, (3, 4): 17.0, (4, 2): 0.9, (4, 3): 38.0, (5, 2): 5.5, (5, 3): None, (6, 2): 29.0,
+                      (6, 3): None}
+
+
+def check_multistate_d(states: int, d: int, max_d: int | None = None) -> int:
+    """``d`` within the S-state objective's limit (:data:`MULTISTATE_MAX_D`, or ``max_d`` when given).
+
+    Raises:
+        MarkovICLError: naming the limit, the measured cost just above it and the option that raises it.
+    """
+    if max_d is not None and max_d < 1:
+        raise MarkovICLError(f"--max-d must be an integer >= 1, got {max_d}")
+    limit = MULTISTATE_MAX_D.get(states, 1) if max_d is None else max_d
+    if d > limit:
+        t = MULTISTATE_SECONDS.get((states, limit + 1), "unknown")
+        took = "" if t == "unknown" else (f" (d = {limit + 1} takes " + ("over 40 s" if t is None else f"{t:.0f} s")
+                                          + " on a 2-core machine)")
+        hint = "" if max_d is not None else f"; --max-d {d} allows it"
+        raise MarkovICLError(f"--d {d} is above objective's limit {limit} for {states} states{took}{hint}")
+    return d
+
+
+def estimated_seconds(d: int) -> float:
+    """Roughly how long ``objective`` takes at d (the measured times, extrapolated by their growth)."""
+    if d in OBJECTIVE_SECONDS:
+        return OBJECTIVE_SECONDS[d]
+    if d < min(OBJECTIVE_SECONDS):
+        return 0.5
+    top = max(OBJECTIVE_SECONDS)
+    growth = OBJECTIVE_SECONDS[top] / OBJECTIVE_SECONDS[top - 1]
+    return OBJECTIVE_SECONDS[top] * growth ** min(d - top, 60)  # capped: beyond it "longer than a day" anyway
+
+
+def _human(seconds: float) -> str:
+    if seconds > 86400:
+        return "a day or more"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def check_d(command: str, d: int, max_d: int | None = None, seconds=None) -> int:
+    """``d`` within the command's limit (:data:`DEFAULT_MAX_D`, or ``max_d`` when given).
+
+    ``seconds(d)`` (default: :func:`estimated_seconds` for ``objective``, nothing for the others)
+    estimates the time at d for the message.
+
+    Raises:
+        MarkovICLError: d above the limit, naming the limit, the option that raises it and
+            the estimated time.
+    """
+    if max_d is not None and max_d < 1:
+        raise MarkovICLError(f"--max-d must be an integer >= 1, got {max_d}")
+    limit = DEFAULT_MAX_D[command] if max_d is None else max_d
+    if seconds is None and command in ("objective", "verify"):
+        seconds = estimated_seconds
+    if d > limit:
+        t = seconds(d) if seconds else 0
+        took = f" (at d = {d} it takes about {_human(t)} on a 2-core machine)" if t >= 10 else ""
+        hint = "" if max_d is not None else f"; --max-d {d} allows it"
+        raise MarkovICLError(f"--d {d} is above {command}'s limit {limit}{took}{hint}")
+    return d
+
+
+def announce(command: str, d: int, seconds=estimated_seconds) -> None:
+    """One line on stderr when the exact path will take a while (from the measured growth)."""
+    t = seconds(d)
+    if t >= 10:
+        sys.stderr.write(f"markov-icl: note: {command} at d = {d} takes about {_human(t)} on a 2-core machine\n")
+
+
+def check_prompt_entries(what: str, batch: int, n: int, d: int, per_entry: int = 1) -> None:
+    """``batch (n+1) (d+1) * per_entry`` within :data:`MAX_PROMPT_ENTRIES`; ``per_entry`` counts the arrays of
+    that size a computation keeps beyond the plain batch (a multilayer model's activations, S-state rows).
+
+    Raises:
+        MarkovICLError: naming the option, the size and the limit.
+    """
+    entries = batch * (n + 1) * (d + 1) * per_entry
+    if entries > MAX_PROMPT_ENTRIES:
+        size = "batch (n+1) (d+1)" + (f" x {per_entry}" if per_entry > 1 else "")
+        raise MarkovICLError(f"{what}: a batch of prompts would hold {size} = {entries:.3g} entries; at most "
+                             f"{MAX_PROMPT_ENTRIES:.0e} (about 1 GiB in use); lower {what}, --n or --d")
+
+
+def check_mc_entries(what: str, samples: int, n: int, d: int) -> None:
+    """``samples (n+1) (d+1)`` within :data:`MAX_MC_ENTRIES` (the Monte Carlo work of one command).
+
+    Raises:
+        MarkovICLError: naming the largest ``samples`` allowed at this (n, d).
+    """
+    per = (n + 1) * (d + 1)
+    if samples * per > MAX_MC_ENTRIES:
+        raise MarkovICLError(f"{what}: {samples} prompts of (n+1) (d+1) = {per} entries are {samples * per:.3g} "
+                             f"entries to sample; at most {MAX_MC_ENTRIES:.0e} (about 30 s): at n = {n}, d = {d} "
+                             f"use {what} {max(MAX_MC_ENTRIES // per, 1)} or fewer")
+
+
+def prompts_per_chunk(n: int, d: int, per_entry: int = 1, cap: int = 20_000) -> int:
+    """How many prompts a Monte Carlo or evaluation chunk may hold under :data:`MAX_PROMPT_ENTRIES`.
+
+    Raises:
+        MarkovICLError: when not even one prompt fits.
+    """
+    per_prompt = (n + 1) * (d + 1) * per_entry
+    fits = MAX_PROMPT_ENTRIES // per_prompt
+    if fits < 1:
+        raise MarkovICLError(f"one prompt would hold (n+1) (d+1) = {per_prompt:.2g} entries; at most "
+                             f"{MAX_PROMPT_ENTRIES:.0e}; lower --n or --d")
+    return int(min(cap, fits))
+
+
+def check_seed(name: str, seed: int) -> int:
+    """A seed in ``0 .. 2^63 - 1``."""
+    if seed > MAX_SEED:
+        raise MarkovICLError(f"{name} must be < 2**63, got {seed}")
+    return seed
+
+
+def check_at_most(name: str, value: int, limit: int, why: str) -> int:
+    """``value <= limit``; else one line naming the limit and why it is there."""
+    if value > limit:
+        raise MarkovICLError(f"{name} must be at most {limit} ({why}), got {value}")
+    return value
+
+
+__all__ = ["MAX_PROMPT_ENTRIES", "MAX_DIGITS", "MAX_SEED", "MAX_LAYERS", "MAX_MODEL_D", "MAX_STARTS", "MAX_STEPS",
+           "MAX_SAMPLES", "MAX_MC_ENTRIES", "ALPHA_RANGE", "check_mc_entries", "DEFAULT_MAX_D",
+           "MULTISTATE_MAX_D", "check_d", "check_multistate_d", "announce", "check_prompt_entries",
+           "prompts_per_chunk", "check_seed", "check_at_most", "estimated_seconds"]

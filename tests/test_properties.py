@@ -15,7 +15,7 @@ import os
 
 import pytest
 import sympy as sp
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from markov_icl import MarkovICLError
@@ -137,6 +137,7 @@ REALIZE_OPTIONS = ["--d", "--p", "--n", "--starts", "--seed", "--max-d"]
 
 
 @given(st.sampled_from(REALIZE_OPTIONS), NUMBERISH)
+@example("--max-d", "--")  # found by the long profile: argparse dropped the value and no check ran
 def test_realize_options(option, value):
     if option == "--d":
         assume(not _cheap_int(value, 1))
@@ -152,6 +153,8 @@ VERIFY_OPTIONS = ["--d", "--p", "--n", "--steps", "--seed", "--batch", "--lr", "
 
 
 @given(st.sampled_from(VERIFY_OPTIONS), st.one_of(NUMBERISH, LAW_TEXTS))
+@example("--optimizer", "uniform:0.0," + "9" * 200 + "," + "9" * 200)  # found by the long profile: quoted whole
+@example("--max-d", "x" * 600)
 def test_verify_options(option, value):
     if option in ("--d", "--max-d"):
         assume(not _cheap_int(value, 1))

@@ -85,6 +85,7 @@ def run(config: Fig4Config, progress: bool = True) -> dict:
 
     c = config
     sol = solve(c.d, c.p, c.n)
+    sol.check_minimiser()  # f~* is the optimum only where H is positive definite
     law = sol.law
     ft = float(sol.f_tilde_star)
     rows = [{"step": s} for s in range(c.steps)]

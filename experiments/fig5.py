@@ -127,6 +127,7 @@ def run(config: Fig5Config, progress: bool = True) -> list[dict]:
     bar = tqdm(total=len(ds) * c.seeds, desc="fig5", disable=not progress or not sys.stderr.isatty())
     for d in ds:
         sol = solve(d, c.p, c.n)
+        sol.check_minimiser()  # f~* is the optimum only where H is positive definite
         law = sol.law
         X = torch.tensor([float(x) for x in sol.X_star], dtype=torch.float64)
         ft = float(sol.f_tilde_star)

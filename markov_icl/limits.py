@@ -54,11 +54,13 @@ MAX_SAMPLES = 10**8
 #: the Dirichlet concentration of sampled S-state kernels (outside it the sampler's float64 arithmetic breaks down)
 ALPHA_RANGE = (1e-3, 1e4)
 
-#: default largest d of each command's exact path (raise with --max-d)
-DEFAULT_MAX_D = {"objective": 7, "realize": 6, "verify": 7, "fig4": 6, "fig5": 10}
+#: default largest d of each command's exact path (raise with --max-d); "objective-symbolic": p or n left symbolic
+DEFAULT_MAX_D = {"objective": 10, "objective-symbolic": 6, "realize": 6, "verify": 10, "fig4": 6, "fig5": 10}
 
-#: measured whole-command seconds of ``markov-icl objective --d D --p 1/2 --n 10`` (2-core machine, docs/benchmarks.md)
-OBJECTIVE_SECONDS = {5: 0.8, 6: 2.3, 7: 16.0, 8: 146.0}
+#: measured whole-command seconds of ``markov-icl objective --d D --p 1/2 --n 10 --json`` (numeric) and of
+#: ``markov-icl objective --d D --json`` (symbolic p and n), 2-core machine, shared (docs/benchmarks.md)
+OBJECTIVE_SECONDS = {5: 0.7, 6: 0.75, 7: 1.0, 8: 1.8, 9: 3.4, 10: 6.7, 11: 14.2, 12: 28.7}
+SYMBOLIC_SECONDS = {5: 3.1, 6: 9.5, 7: 27.2}
 
 
 #: default largest d of ``objective --states S`` (S > 2): the S-state objective grows far faster in d
@@ -88,15 +90,17 @@ def check_multistate_d(states: int, d: int, max_d: int | None = None) -> int:
     return d
 
 
-def estimated_seconds(d: int) -> float:
-    """Roughly how long ``objective`` takes at d (the measured times, extrapolated by their growth)."""
-    if d in OBJECTIVE_SECONDS:
-        return OBJECTIVE_SECONDS[d]
-    if d < min(OBJECTIVE_SECONDS):
+def estimated_seconds(d: int, table: dict | None = None) -> float:
+    """Roughly how long ``objective`` takes at d (``table``: :data:`OBJECTIVE_SECONDS` by default), the
+    measured times extrapolated by their last growth factor."""
+    table = OBJECTIVE_SECONDS if table is None else table
+    if d in table:
+        return table[d]
+    if d < min(table):
         return 0.5
-    top = max(OBJECTIVE_SECONDS)
-    growth = OBJECTIVE_SECONDS[top] / OBJECTIVE_SECONDS[top - 1]
-    return OBJECTIVE_SECONDS[top] * growth ** min(d - top, 60)  # capped: beyond it "longer than a day" anyway
+    top = max(table)
+    growth = table[top] / table[top - 1]
+    return table[top] * growth ** min(d - top, 60)  # capped: beyond it "a day or more" anyway
 
 
 def _human(seconds: float) -> str:
@@ -124,11 +128,16 @@ def check_d(command: str, d: int, max_d: int | None = None, seconds=None) -> int
     limit = DEFAULT_MAX_D[command] if max_d is None else max_d
     if seconds is None and command in ("objective", "verify"):
         seconds = estimated_seconds
+    if seconds is None and command == "objective-symbolic":
+        def seconds(x):
+            return estimated_seconds(x, SYMBOLIC_SECONDS)
     if d > limit:
         t = seconds(d) if seconds else 0
         took = f" (at d = {d} it takes about {_human(t)} on a 2-core machine)" if t >= 10 else ""
         hint = "" if max_d is not None else f"; --max-d {d} allows it"
-        raise MarkovICLError(f"--d {d} is above {command}'s limit {limit}{took}{hint}")
+        which = "objective's limit" if command == "objective-symbolic" else f"{command}'s limit"
+        what = " for symbolic p or n" if command == "objective-symbolic" else ""
+        raise MarkovICLError(f"--d {d} is above {which} {limit}{what}{took}{hint}")
     return d
 
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 import json
 
 from markov_icl.errors import check_int, int_option
-from markov_icl.limits import DEFAULT_MAX_D, MULTISTATE_SECONDS, announce, check_d, check_multistate_d
+from markov_icl.limits import (
+    DEFAULT_MAX_D,
+    MULTISTATE_SECONDS,
+    SYMBOLIC_SECONDS,
+    announce,
+    check_d,
+    check_multistate_d,
+    estimated_seconds,
+)
 from markov_icl.symbolic.solve import MAX_SYMBOLIC_D, solve
 
 
@@ -54,8 +62,9 @@ def register(sub, argv=()) -> None:
                     help="iid | correlated:MCQ,MCC,MCCQ[,PC] | query_conditional:PI0,PI1 | example_c5")
     ap.add_argument("--product-form", action="store_true", help="use the paper's Lemma 3.2 product form of H")
     ap.add_argument("--max-d", type=int_option, default=None,
-                    help=f"raise the limit on d (default {DEFAULT_MAX_D['objective']}: d = 8 takes minutes; with --states "
-                         "S > 2 it is 4, 2, 2, 1 for S = 3, 4, 5, 6)")
+                    help=f"raise the limit on d (default {DEFAULT_MAX_D['objective']}; "
+                         f"{DEFAULT_MAX_D['objective-symbolic']} with p or n symbolic; 4, 2, 2, 1 with --states "
+                         "S = 3, 4, 5, 6)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--full", action="store_true", help="with --json: also H (exact strings) and H_float")
     ap.set_defaults(func=run)
@@ -67,6 +76,9 @@ def run(args) -> int:
     if args.states > 2:
         check_multistate_d(args.states, args.d, args.max_d)
         announce("objective", args.d, lambda d: MULTISTATE_SECONDS.get((args.states, d)) or 0)
+    elif args.p is None or args.n is None or "alpha" in args.kernel.lower():
+        check_d("objective-symbolic", args.d, args.max_d)
+        announce("objective", args.d, lambda d: estimated_seconds(d, SYMBOLIC_SECONDS))
     else:
         check_d("objective", args.d, args.max_d)
         announce("objective", args.d)

@@ -15,10 +15,11 @@ OUT = "{out}"
 
 #: (arguments, exit status, a phrase of the one error line); these are the commands of the hardening issue
 REFUSED = [
-    ("objective --d 40 --p 1/2 --n 5", 2, "above objective's limit 7"),
+    ("objective --d 40 --p 1/2 --n 5", 2, "above objective's limit 10"),
+    ("objective --d 7", 2, "above objective's limit 6 for symbolic p or n"),
     ("objective --d 99999999999999999999999 --p 1/2 --n 5", 2, "--max-d"),
     (f"objective --d {NINES} --p 1/2 --n 5", 2, "at most 30 digits"),
-    ("objective --d 8 --p 1/2 --n 5", 2, "about 2 min"),
+    ("objective --d 12 --p 1/2 --n 5", 2, "about 29 s"),
     ("objective --d 3 --states 6 --kernel dirichlet:1 --n 5", 2, "limit 1 for 6 states"),
     ("objective --d 5 --states 3 --kernel dirichlet:1 --n 5", 2, "limit 4 for 3 states"),
     (f"experiment fig2 --d 100000 --steps 1 --out {OUT}", 2, "--d must be at most 64"),

@@ -90,3 +90,36 @@ def test_bad_input_one_line_exit_2(args, needle):
     assert len(lines) == 1, proc.stderr
     assert needle in lines[0] and "Traceback" not in proc.stderr
     assert proc.stdout == ""
+
+
+def test_a_singular_h_is_refused_not_called_a_minimiser():
+    # a = c = 0: every chain is constant, features coincide, H is singular (oracle: its determinant is 0)
+    from markov_icl.symbolic.laws import ChainLaw
+    from markov_icl.symbolic.objective import ObjectiveTerms
+
+    H, _, _ = ObjectiveTerms(2, ChainLaw.from_options("1/2", "fixed:0,0", "iid")).numeric(n=3)
+    assert sp.Matrix(H.to_Matrix()).det() == 0
+    proc = subprocess.run([sys.executable, "-m", "markov_icl", "objective", "--d", "2", "--p", "1/2", "--n", "3",
+                           "--kernel", "fixed:0,0"], capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stdout == "" and len(proc.stderr.splitlines()) == 1
+    assert "H is singular" in proc.stderr and "not unique" in proc.stderr
+
+
+def test_check_minimiser_refuses_what_the_certificate_refutes():
+    from markov_icl import MarkovICLError, solve
+    from markov_icl.symbolic.certify import PDCertificate
+
+    s = solve(1, "1/2", 5)
+    s.certificate  # noqa: B018 - computed: True
+    s.check_minimiser()
+    s.__dict__["certificate"] = PDCertificate(False, "fraction-free LU (Sylvester)", detail="minor 2 is negative")
+    with pytest.raises(MarkovICLError, match="not positive definite .*minor 2 is negative.*unbounded below"):
+        s.check_minimiser()
+
+
+def test_an_uncertified_h_is_said_to_be_uncertified():
+    proc = subprocess.run([sys.executable, "-m", "markov_icl", "objective", "--d", "2", "--n", "3"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0
+    assert "H positive definite: None" in proc.stdout
+    assert "the minimiser and f~* the optimum only where H is positive definite" in proc.stdout

@@ -54,3 +54,66 @@ def test_positive_on_region_rejects_sign_changing():
     p, n = sp.symbols("p n", positive=True)
     assert positive_on_region(p - sp.Rational(1, 2), p, n)[0] is False
     assert positive_on_region(p * (1 - p) * n, p, n)[0] is True
+
+
+# ----------------------------------------------------------------------------- the verified float Cholesky test
+
+
+def _rational_orthogonal(size: int, seed: int) -> sp.Matrix:
+    """An exactly orthogonal rational matrix: a product of Householder reflections with integer vectors."""
+    rng = np.random.default_rng(seed)
+    Q = sp.eye(size)
+    for _ in range(2):
+        v = sp.Matrix([int(x) for x in rng.integers(-3, 4, size)])
+        if v.dot(v) == 0:
+            continue
+        Q = Q * (sp.eye(size) - 2 * v * v.T / v.dot(v))
+    return Q
+
+
+def _dm(M):
+    from sympy.polys.matrices import DomainMatrix
+
+    return DomainMatrix.from_Matrix(M).convert_to(sp.QQ)
+
+
+def test_float_cholesky_proves_pd_matrices_of_known_spectrum():
+    from markov_icl.symbolic.certify import certify_float_cholesky
+
+    # oracle: H = Q diag(lam) Q^T with exact rational orthogonal Q and positive lam, PD by construction
+    size = 64
+    Q = _rational_orthogonal(size, 0)
+    lam = [sp.Rational(k + 1, 97) for k in range(size)]
+    H = Q * sp.diag(*lam) * Q.T
+    cert = certify_float_cholesky(_dm(H))
+    assert cert is not None and cert.positive_definite is True and cert.method == "verified float Cholesky"
+
+
+def test_float_cholesky_never_proves_an_indefinite_matrix_that_floats_call_pd():
+    from markov_icl.symbolic.certify import certify_float_cholesky
+
+    # lam_min = -10^-30: in float64 the matrix is indistinguishable from a PD one, exactly it is indefinite
+    size = 64
+    Q = _rational_orthogonal(size, 1)
+    lam = [sp.Rational(k + 1, 97) for k in range(size - 1)] + [-sp.Rational(1, 10**30)]
+    H = Q * sp.diag(*lam) * Q.T
+    Hf = np.array(H.tolist(), dtype=float)
+    assert np.linalg.eigvalsh(Hf).min() > -1e-12  # floats cannot see the sign
+    assert certify_float_cholesky(_dm(H)) is None
+    cert = certify_numeric(_dm(H))  # the exact route decides
+    assert cert.positive_definite is False and cert.method == "fraction-free LU (Sylvester)"
+    assert (Q * Q.T - sp.eye(size)).is_zero_matrix  # oracle: Q is orthogonal, so lam is H's spectrum, one negative
+
+
+def test_large_objectives_are_certified_by_the_float_test_and_agree_with_the_exact_route():
+    from markov_icl.symbolic.certify import FLOAT_TEST_MIN_SIZE, certify_float_cholesky
+
+    H, _, _ = ObjectiveTerms(5, ChainLaw.default("1/3")).numeric(n=4)  # dm = 105
+    assert H.shape[0] >= FLOAT_TEST_MIN_SIZE
+    fast = certify_numeric(H)
+    assert fast.method == "verified float Cholesky" and fast.positive_definite is True
+    Hq = H.to_dfm().rep
+    num, _ = Hq.numer_denom()
+    pivots = num.fflu()[3]
+    assert all(pivots[i, i] > 0 for i in range(H.shape[0]))  # oracle: every leading minor positive (Sylvester)
+    assert certify_float_cholesky(H) is not None

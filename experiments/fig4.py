@@ -38,7 +38,7 @@ import numpy as np
 from markov_icl.errors import MarkovICLError
 from markov_icl.experiments.config import Config, option
 from markov_icl.io import pyplot, save_figure, write_csv
-from markov_icl.limits import DEFAULT_MAX_D, MAX_STEPS, check_prompt_entries
+from markov_icl.limits import DEFAULT_MAX_D, HARD_MAX_D, MAX_STEPS, check_prompt_entries
 
 MODELS = ("dense", "sparse")
 
@@ -48,7 +48,8 @@ class Fig4Config(Config):
     """Options of Fig. 4 (laptop-scale defaults; the paper's n, p, B)."""
 
     d: int = option(3, "chain input length d (at most --max-d)", "int>=1")
-    max_d: int = option(DEFAULT_MAX_D["fig4"], "the largest d allowed (f* is certified up to d = 6)", "int>=1")
+    max_d: int = option(DEFAULT_MAX_D["fig4"], "the largest d allowed (f* is certified up to d = 6)", "int>=1",
+                        at_most=HARD_MAX_D, why="beyond it H alone has over 2e7 exact entries")
     n: int = option(30, "context chains (the paper: 30)", "int>=1")
     p: str = option("3/10", "initial-state probability, exact (the paper: 3/10)", "p")
     batch: int = option(100, "prompts per step B (the paper: 100)", "int>=1")

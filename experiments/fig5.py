@@ -36,7 +36,7 @@ import numpy as np
 from markov_icl.errors import MarkovICLError, shown
 from markov_icl.experiments.config import Config, option
 from markov_icl.io import pyplot, save_figure, write_records
-from markov_icl.limits import DEFAULT_MAX_D, MAX_PROMPT_ENTRIES, MAX_STARTS, MAX_STEPS, check_prompt_entries
+from markov_icl.limits import DEFAULT_MAX_D, HARD_MAX_D, MAX_PROMPT_ENTRIES, MAX_STARTS, MAX_STEPS, check_prompt_entries
 from markov_icl.symbolic.varpro import MAX_CERTIFIED_D
 
 
@@ -79,7 +79,8 @@ class Fig5Config(Config):
 
     ds: str = option("1-10", "values of d: a range 1-10 or a list 1,2,5")
     max_d: int = option(DEFAULT_MAX_D["fig5"], "the largest d allowed in --ds (the exact solve and the float H grow "
-                                                "as d^6)", "int>=1")
+                                                "as d^6)", "int>=1", at_most=HARD_MAX_D,
+                        why="beyond it H alone has over 2e7 exact entries")
     n: int = option(30, "context chains", "int>=1")
     p: str = option("1/2", "initial-state probability, exact", "p")
     batch: int = option(300, "training prompts B (one fixed dataset, full batch)", "int>=1")

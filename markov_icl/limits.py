@@ -57,6 +57,9 @@ ALPHA_RANGE = (1e-3, 1e4)
 #: default largest d of each command's exact path (raise with --max-d); "objective-symbolic": p or n left symbolic
 DEFAULT_MAX_D = {"objective": 10, "objective-symbolic": 6, "realize": 6, "verify": 10, "fig4": 6, "fig5": 10}
 
+#: the largest value ``--max-d`` accepts: beyond it H alone has over 2e7 exact entries (hours, many GiB)
+HARD_MAX_D = 20
+
 #: measured whole-command seconds of ``markov-icl objective --d D --p 1/2 --n 10 --json`` (numeric) and of
 #: ``markov-icl objective --d D --json`` (symbolic p and n), 2-core machine, shared (docs/benchmarks.md)
 OBJECTIVE_SECONDS = {5: 0.7, 6: 0.75, 7: 1.0, 8: 1.8, 9: 3.4, 10: 6.7, 11: 14.2, 12: 28.7}
@@ -72,14 +75,19 @@ MULTISTATE_SECONDS = {(3, 3): 1.6, (3, 4): 17.0, (4, 2): 0.9, (4, 3): 38.0, (5, 
                       (6, 3): None}
 
 
+def _check_max_d(max_d) -> None:
+    if max_d is not None and not 1 <= max_d <= HARD_MAX_D:
+        raise MarkovICLError(f"--max-d must be an integer in 1 .. {HARD_MAX_D} (beyond it H alone has over 2e7 exact "
+                             f"entries), got {max_d}")
+
+
 def check_multistate_d(states: int, d: int, max_d: int | None = None) -> int:
     """``d`` within the S-state objective's limit (:data:`MULTISTATE_MAX_D`, or ``max_d`` when given).
 
     Raises:
         MarkovICLError: naming the limit, the measured cost just above it and the option that raises it.
     """
-    if max_d is not None and max_d < 1:
-        raise MarkovICLError(f"--max-d must be an integer >= 1, got {max_d}")
+    _check_max_d(max_d)
     limit = MULTISTATE_MAX_D.get(states, 1) if max_d is None else max_d
     if d > limit:
         t = MULTISTATE_SECONDS.get((states, limit + 1), "unknown")
@@ -123,8 +131,7 @@ def check_d(command: str, d: int, max_d: int | None = None, seconds=None) -> int
         MarkovICLError: d above the limit, naming the limit, the option that raises it and
             the estimated time.
     """
-    if max_d is not None and max_d < 1:
-        raise MarkovICLError(f"--max-d must be an integer >= 1, got {max_d}")
+    _check_max_d(max_d)
     limit = DEFAULT_MAX_D[command] if max_d is None else max_d
     if seconds is None and command in ("objective", "verify"):
         seconds = estimated_seconds

@@ -20,6 +20,8 @@ REFUSED = [
     ("objective --d 99999999999999999999999 --p 1/2 --n 5", 2, "--max-d"),
     (f"objective --d {NINES} --p 1/2 --n 5", 2, "at most 30 digits"),
     ("objective --d 12 --p 1/2 --n 5", 2, "about 29 s"),
+    ("objective --d 5000 --max-d 5000 --p 1/2 --n 5", 2, "--max-d must be an integer in 1 .. 20"),
+    (f"experiment fig5 --ds 1-30 --max-d 30 --out {OUT}", 2, "--max-d must be at most 20"),
     ("objective --d 3 --states 6 --kernel dirichlet:1 --n 5", 2, "limit 1 for 6 states"),
     ("objective --d 5 --states 3 --kernel dirichlet:1 --n 5", 2, "limit 4 for 3 states"),
     (f"experiment fig2 --d 100000 --steps 1 --out {OUT}", 2, "--d must be at most 64"),

@@ -39,6 +39,9 @@ lint: install
 
 bench: install
 	$(PY) benchmarks/objective.py
+	$(PY) benchmarks/objective_phases.py --ds 1-10
+	$(PY) benchmarks/symbolic.py
+	$(PY) benchmarks/exports.py --quick
 
 clean:
 	rm -rf build dist .pytest_cache .ruff_cache

@@ -55,14 +55,16 @@ MAX_SAMPLES = 10**8
 ALPHA_RANGE = (1e-3, 1e4)
 
 #: default largest d of each command's exact path (raise with --max-d); "objective-symbolic": p or n left symbolic
-DEFAULT_MAX_D = {"objective": 10, "objective-symbolic": 6, "realize": 6, "verify": 10, "fig4": 6, "fig5": 10}
+DEFAULT_MAX_D = {"objective": 14, "objective-symbolic": 6, "realize": 6, "verify": 10, "fig4": 6, "fig5": 10}
 
 #: the largest value ``--max-d`` accepts: beyond it H alone has over 2e7 exact entries (hours, many GiB)
 HARD_MAX_D = 20
 
-#: measured whole-command seconds of ``markov-icl objective --d D --p 1/2 --n 10 --json`` (numeric) and of
-#: ``markov-icl objective --d D --json`` (symbolic p and n), 2-core machine, shared (docs/benchmarks.md)
-OBJECTIVE_SECONDS = {5: 0.7, 6: 0.75, 7: 1.0, 8: 1.8, 9: 3.4, 10: 6.7, 11: 14.2, 12: 28.7}
+#: measured whole-command seconds of ``markov-icl objective --d D --p 1/2 --n 10 --json`` (numeric;
+#: ``python benchmarks/objective_phases.py``: at d = 14 peak memory 1.2 GiB) and of
+#: ``markov-icl objective --d D --json`` (symbolic p and n: H, beta, E[y^2] only beyond d = 3), 2-core machine
+#: (docs/benchmarks.md)
+OBJECTIVE_SECONDS = {5: 0.52, 6: 0.62, 7: 1.06, 8: 1.73, 9: 2.18, 10: 5.31, 11: 8.93, 12: 19.2, 13: 40.0, 14: 85.8}
 SYMBOLIC_SECONDS = {5: 3.1, 6: 9.5, 7: 27.2}
 
 

@@ -4,8 +4,13 @@ For any d, H is an exact finite sum ``H(p, n) = sum_k w_k(p, n) M_k`` with a han
 monomial weights ``w_k`` (``p^i`` and ``p^i / n``) and exact rational matrices ``M_k``
 (:meth:`markov_icl.symbolic.objective.ObjectiveTerms.components`). The weights are
 lambdified with ``sympy.lambdify`` (``modules="numpy"`` or ``"torch"``) and contracted with
-the matrices, so the callables are vectorised over any batch shape of (p, n) and, in
-PyTorch, differentiable (X* through ``torch.linalg.solve``).
+the matrices by one matrix product (weights ``B x K`` times the flattened ``K x dm^2``
+constants), so the callables are vectorised over any batch shape of (p, n) and, in
+PyTorch, differentiable. X* (and f~*) solve ``H X = beta`` batched, in chunks of at most
+:data:`CHUNK_ENTRIES` entries of H at once, by Cholesky (H is positive definite), with LU
+where Cholesky fails (a numerically indefinite H, e.g. in float32); NumPy through
+SciPy's BLAS and LAPACK (``gemm``, ``posv``, ``gesv``), PyTorch through
+``torch.linalg.cholesky_ex`` and triangular solves (``torch.linalg.solve_ex`` as fallback).
 
 Dtype and device follow the inputs: float32 in gives float32 out, a CUDA (or ``meta``)
 tensor gives a result on that device; plain Python numbers give float64 (CPU).
@@ -23,6 +28,7 @@ Examples:
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache, reduce
 
@@ -34,6 +40,19 @@ from markov_icl.symbolic.laws import N_SYMBOL, P_SYMBOL, ChainLaw
 from markov_icl.symbolic.objective import ObjectiveTerms, check_d
 
 BACKENDS = ("numpy", "torch")
+
+#: Most entries of H formed at once by ``X_star`` and ``f_tilde_star``: a batch of (p, n) is
+#: solved in chunks of ``max(1, CHUNK_ENTRIES // dm**2)`` points (32 MiB of float64 H; 32
+#: points at d = 8, 3 at d = 12).
+CHUNK_ENTRIES = 1 << 22
+
+#: Threads of SciPy's OpenBLAS inside the batched NumPy solve, which makes one small
+#: factorization per point: with two threads per call, each call waits for both, and on a
+#: loaded 2-core machine that made 1000 solves at d = 8 2 to 50 times slower (0.9 s with one
+#: thread, 2 to 48 s with two, next to one busy process); ``None`` keeps the library's setting.
+#: Set through OpenBLAS's ``openblas_set_num_threads_local`` for the calling thread only and
+#: restored afterwards; a no-op where SciPy's bundled OpenBLAS is not found.
+BLAS_THREADS: int | None = 1
 
 
 def check_backend(backend: str) -> str:
@@ -88,9 +107,17 @@ def lambdify_pn(exprs, backend: str = "numpy") -> Callable:
     return call
 
 
-def _float_rows(M) -> list:
-    to = M.domain.to_sympy
-    return [[float(to(x)) for x in row] for row in M.to_list()]
+def _float_array(values, domain) -> np.ndarray:
+    """Exact domain elements as a float64 array, each correctly rounded.
+
+    Elements of QQ (python-flint ``fmpq``, gmpy2 ``mpq`` or SymPy's ``PythonMPQ``) are
+    converted by their own ``float`` (no SymPy number per entry, the former build cost);
+    other domains go through :meth:`domain.to_sympy`.
+    """
+    if domain.is_QQ or domain.is_ZZ:
+        return np.fromiter(map(float, values), dtype=np.float64, count=len(values))
+    to = domain.to_sympy
+    return np.fromiter((float(to(x)) for x in values), dtype=np.float64, count=len(values))
 
 
 @dataclass(frozen=True)
@@ -114,23 +141,163 @@ class ObjectiveFunctions:
     index: list
 
 
-class _Constants:
-    """Exact matrices as float64 arrays, handed out in the dtype and device a call needs."""
+class _Terms:
+    """One of H, beta, E[y^2] as ``sum_k w_k(p, n) M_k``: the weights lambdified, the M_k
+    flattened into the rows of a float64 ``K x size`` array that is handed out (and cached)
+    in the dtype and device a call needs."""
 
-    def __init__(self, rows, backend: str):
+    def __init__(self, terms: dict, domain, backend: str):
         self.backend = backend
-        self.base = np.asarray(rows, dtype=np.float64)
+        self.weights = lambdify_pn(list(terms), backend)
+        mats = list(terms.values())
+        size = mats[0].shape[0] * mats[0].shape[1] if hasattr(mats[0], "shape") else 1
+        self.base = np.empty((len(mats), size), dtype=np.float64)
+        for k, M in enumerate(mats):  # one matrix's entries at a time: bounded peak memory
+            self.base[k] = _float_array(M.to_list_flat() if hasattr(M, "to_list_flat") else [M], domain)
         self._cache: dict = {}
 
-    def like(self, x):
-        if self.backend == "numpy":
-            return self.base.astype(x.dtype, copy=False)
-        import torch
+    @property
+    def K(self) -> int:
+        return self.base.shape[0]
 
-        key = (x.dtype, str(x.device))
+    def like(self, dtype, device=None):
+        """The constants ``K x size`` in ``dtype`` (and, for torch, on ``device``)."""
+        key = (dtype, None if device is None else str(device))
         if key not in self._cache:
-            self._cache[key] = torch.as_tensor(self.base, dtype=x.dtype, device=x.device)
+            if self.backend == "numpy":
+                self._cache[key] = np.ascontiguousarray(self.base, dtype=dtype)
+            else:
+                import torch
+
+                self._cache[key] = torch.as_tensor(self.base, dtype=dtype, device=device)
         return self._cache[key]
+
+    def contract(self, W):
+        """``sum_k W[..., k] M_k`` flattened: ``W (..., K) -> (..., size)``, by one matrix product."""
+        C = self.like(W.dtype, getattr(W, "device", None))
+        return (W.reshape(-1, self.K) @ C).reshape(W.shape[:-1] + (C.shape[-1],))
+
+    def __call__(self, p, n):
+        return self.contract(self.weights(p, n))
+
+
+def _chunk(dm: int, batch: int) -> int:
+    """Points per chunk of a batched solve: at most :data:`CHUNK_ENTRIES` entries of H at once."""
+    return max(1, min(batch, CHUNK_ENTRIES // (dm * dm)))
+
+
+def _singular(p, n, b):
+    return MarkovICLError(f"H(p, n) is singular at p = {float(p.reshape(-1)[b])}, n = {float(n.reshape(-1)[b])}, so X* "
+                          "is not unique there (the exact route, markov_icl.solve, takes p in the open interval (0, 1) "
+                          "and n >= 1)")
+
+
+@lru_cache(maxsize=1)
+def _openblas_threads_local():
+    """``openblas_set_num_threads_local`` of the OpenBLAS bundled with SciPy's wheels (OpenBLAS
+    >= 0.3.27: sets the calling thread's count, returns the previous one), or None."""
+    import ctypes
+    import glob
+    import os
+
+    import scipy
+
+    pkg = os.path.dirname(scipy.__file__)
+    for path in sorted(glob.glob(os.path.join(os.path.dirname(pkg), "scipy.libs", "libscipy_openblas*"))
+                       + glob.glob(os.path.join(pkg, ".dylibs", "libscipy_openblas*"))):
+        try:
+            fn = ctypes.CDLL(path).openblas_set_num_threads_local
+        except (OSError, AttributeError):
+            continue
+        fn.argtypes, fn.restype = [ctypes.c_int], ctypes.c_int
+        return fn
+    return None
+
+
+@contextmanager
+def _blas_threads(count: int | None):
+    fn = _openblas_threads_local() if count else None
+    previous = fn(count) if fn else None
+    try:
+        yield
+    finally:
+        if fn:
+            fn(previous)
+
+
+def _solve_numpy(W, C, beta, p, n):
+    """``X_b = H_b^{-1} beta_b`` with ``H_b = (W @ C)_b`` as a dm x dm matrix, for b over the rows of W.
+
+    Args:
+        W: ``B x K`` weights; C: ``K x dm^2`` constants; beta: ``B x dm``, all of one dtype
+            (float32 or float64); p, n: the points (broadcast to B), for error messages.
+
+    The batch is formed ``chunk`` points at a time (``G = C^T W^T``, column b holding H_b) by
+    SciPy's BLAS ``gemm`` and solved by its LAPACK ``posv`` (Cholesky), ``gesv`` (LU) where
+    Cholesky fails; BLAS and LAPACK from one library, so one thread pool (NumPy's own
+    OpenBLAS next to SciPy's would make the two pools compete for the cores), with
+    :data:`BLAS_THREADS` threads.
+    """
+    from scipy.linalg import get_blas_funcs, get_lapack_funcs
+
+    B, dm = beta.shape
+    (gemm,) = get_blas_funcs(("gemm",), (C,))
+    posv, gesv = get_lapack_funcs(("posv", "gesv"), (C,))
+    CT = C.T  # dm^2 x K, Fortran-contiguous
+    X = np.empty_like(beta)
+    cs = _chunk(dm, B)
+    G = np.empty((dm * dm, cs), dtype=C.dtype, order="F")
+    with _blas_threads(BLAS_THREADS):
+        for s in range(0, B, cs):
+            w = W[s:s + cs]
+            Gk = gemm(1.0, CT, w.T, beta=0.0, c=G[:, :len(w)], overwrite_c=1)
+            for i in range(len(w)):
+                _, x, info = posv(Gk[:, i].reshape(dm, dm, order="F"), beta[s + i], overwrite_a=1)
+                if info:  # not numerically positive definite: LU of a freshly formed H
+                    _, _, x, info = gesv((w[i] @ C).reshape(dm, dm), beta[s + i])
+                    if info:
+                        raise _singular(p, n, s + i)
+                X[s + i] = x
+    return X
+
+
+def _solve_torch(W, C, beta, p, n):
+    """As :func:`_solve_numpy` in PyTorch (differentiable): ``torch.linalg.cholesky_ex`` and two
+    triangular solves per chunk; where Cholesky fails, that chunk is solved again with
+    Cholesky on its positive definite points and LU (``torch.linalg.solve_ex``) on the others,
+    one point at a time (batched CPU LU of torch 2.13 with MKL and more than one thread returns
+    invalid pivots for matrices of size >= 200)."""
+    import torch
+
+    def chol_solve(L, b):
+        y = torch.linalg.solve_triangular(L, b, upper=False)
+        return torch.linalg.solve_triangular(L.mT, y, upper=True)
+
+    B, dm = beta.shape
+    if B == 0:
+        return torch.zeros_like(beta)
+    cs = _chunk(dm, B)
+    check = beta.device.type != "meta"
+    out = []
+    for s in range(0, B, cs):
+        H = (W[s:s + cs] @ C).reshape(-1, dm, dm)
+        b = beta[s:s + cs].unsqueeze(-1)
+        # H is symmetric: factor its transpose, a view whose memory is already column-major (no copy)
+        L, info = torch.linalg.cholesky_ex(H.mT)
+        if check and bool((info != 0).any()):
+            x = torch.zeros_like(b)
+            good = torch.nonzero(info == 0).reshape(-1)
+            if len(good):
+                x = x.index_put((good,), chol_solve(torch.linalg.cholesky(H[good].mT), b[good]))
+            for i in torch.nonzero(info != 0).reshape(-1).tolist():
+                xi, info_lu = torch.linalg.solve_ex(H[i], b[i])
+                if int(info_lu):
+                    raise _singular(p, n, s + i)
+                x = x.index_put((torch.tensor([i], device=x.device),), xi.unsqueeze(0))
+        else:
+            x = chol_solve(L, b)
+        out.append(x.squeeze(-1))
+    return torch.cat(out) if len(out) != 1 else out[0]
 
 
 def _build(d: int, law: ChainLaw, backend: str, product_form: bool) -> ObjectiveFunctions:
@@ -138,49 +305,46 @@ def _build(d: int, law: ChainLaw, backend: str, product_form: bool) -> Objective
     if extra:
         raise MarkovICLError(f"exports take (p, n) only; fix the other parameters: {sorted(map(str, extra))}")
     terms = ObjectiveTerms(d, law, product_form=product_form)
-    H_terms, beta_terms, ey2_terms = terms.components(N_SYMBOL)
-
+    H_terms, beta_terms, ey2_terms = (_Terms(t, terms.domain, backend) for t in terms.components(N_SYMBOL))
+    dm = terms.idx.dm
     if backend == "numpy":
-        def solve(A, b):
-            return np.linalg.solve(A, b[..., None])[..., 0]
+        args, solve = _numpy_args, _solve_numpy
     else:
-        import torch
+        args, solve = _torch_args, _solve_torch
 
-        def solve(A, b):
-            return torch.linalg.solve(A, b.unsqueeze(-1)).squeeze(-1)
-
-    def weighted(terms_dict, is_scalar=False):
-        monos = list(terms_dict)
-        weights = lambdify_pn(monos, backend)
-        if is_scalar:
-            coeffs = _Constants([float(terms.domain.to_sympy(terms_dict[m])) for m in monos], backend)
-        else:
-            coeffs = _Constants([_float_rows(terms_dict[m]) for m in monos], backend)
-
-        def call(pv, nv):
-            W = weights(pv, nv)
-            C = coeffs.like(W)
-            if is_scalar:
-                return (W * C).sum(-1)
-            return (W[..., None, None] * C).sum(-3)
-
-        return call
-
-    H_fn = weighted(H_terms)
-    beta_mat = weighted(beta_terms)
-    ey2_fn = weighted(ey2_terms, is_scalar=True)
+    def H_fn(pv, nv):
+        out = H_terms(pv, nv)
+        return out.reshape(out.shape[:-1] + (dm, dm))
 
     def beta_fn(pv, nv=1):
-        return beta_mat(pv, nv)[..., 0]
+        return beta_terms(pv, nv)
 
     def ey2(pv, nv=1):
-        return ey2_fn(pv, nv)
+        return ey2_terms(pv, nv)[..., 0]
+
+    def solved(pv, nv):
+        """``(X*, beta, p, n, dtype)``: the points broadcast, in the dtype of the solve; dtype the inputs'."""
+        pv, nv = args(pv, nv)
+        dtype = pv.dtype
+        if backend == "numpy" and dtype not in (np.float32, np.float64):  # LAPACK: float32 / float64 only
+            work = np.float32 if dtype == np.float16 else np.float64
+            pv, nv = pv.astype(work), nv.astype(work)
+        beta = beta_fn(pv, nv)
+        W = H_terms.weights(pv, nv)
+        C = H_terms.like(W.dtype, getattr(W, "device", None))
+        X = solve(W.reshape(-1, H_terms.K), C, beta.reshape(-1, dm), pv, nv).reshape(beta.shape)
+        return X, beta, pv, nv, dtype
+
+    def cast(x, dtype):
+        return x.astype(dtype, copy=False) if backend == "numpy" else x
 
     def x_star(pv, nv):
-        return solve(H_fn(pv, nv), beta_fn(pv, nv))
+        X, _, _, _, dtype = solved(pv, nv)
+        return cast(X, dtype)
 
     def f_star(pv, nv):
-        return ey2(pv, nv) - (beta_fn(pv, nv) * x_star(pv, nv)).sum(-1)
+        X, beta, pv, nv, dtype = solved(pv, nv)
+        return cast(ey2(pv, nv) - (beta * X).sum(-1), dtype)
 
     return ObjectiveFunctions(d, backend, H_fn, beta_fn, ey2, x_star, f_star, terms.idx.index)
 

@@ -5,17 +5,19 @@ the chain law, the objective's tables, and picks the exact route (theory §3):
 
 * every parameter a number: an exact rational solve with python-flint (:func:`exact_solve`),
   any d;
-* symbolic in p and/or n, d <= :data:`MAX_SYMBOLIC_D`: evaluation and interpolation
+* symbolic in p and n, d <= :data:`MAX_SYMBOLIC_D_TWO_VARIABLES`, or in one of them,
+  d <= :data:`MAX_SYMBOLIC_D_ONE_VARIABLE`: evaluation and interpolation
   (:func:`solve_symbolic_pn`). With ``nH`` polynomial in (p, n), Cramer's rule bounds the
   degrees of ``D = det(nH)``, ``D X*_i`` and ``D f~*``; they are evaluated exactly on a grid
   inside the region where H is positive definite, interpolated with exact Vandermonde
-  inverses, and reduced with python-flint's multivariate gcd. This avoids fraction-field
+  inverses, and reduced with python-flint's multivariate gcd and factorisation, then converted
+  to SymPy once (:func:`symbolic_degrees` gives the degrees). This avoids fraction-field
   elimination, whose intermediate swell makes a plain LU solve of the d = 2 system take
   tens of seconds;
 * other free parameters (kernel or correlation moments): a fraction-field LU solve
-  (:func:`solve_generic`), d <= :data:`MAX_SYMBOLIC_D`;
-* symbolic with d > :data:`MAX_SYMBOLIC_D`: H, beta and E[y^2] stay exact and symbolic, and
-  ``X_star`` / ``f_tilde_star`` are None;
+  (:func:`solve_generic`), d <= :data:`MAX_SYMBOLIC_D_OTHER`;
+* symbolic beyond these limits (:func:`max_symbolic_d`): H, beta and E[y^2] stay exact and
+  symbolic, and ``X_star`` / ``f_tilde_star`` are None;
 * ``states > 2``: the S-state objective of the paper's Lemma C.8 (theory §8).
 
 The result is a :class:`Solution`.
@@ -34,11 +36,12 @@ Examples:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import flint
 import numpy as np
 import sympy as sp
+from sympy.core.add import _addsort
 from sympy.polys.domains import QQ
 from sympy.polys.matrices import DomainMatrix
 
@@ -53,8 +56,18 @@ from markov_icl.symbolic.laws import (
 )
 from markov_icl.symbolic.objective import Index, ObjectiveTerms, check_d, f_tilde, parse_n
 
-#: the largest d for which X* is derived symbolically (in p, n or other parameters)
-MAX_SYMBOLIC_D = 2
+#: the largest d for which X* is derived symbolically in p and n together (:func:`solve_symbolic_pn`; d = 3: about
+#: 9 s for the whole command on a 2-core machine, rational functions of degree 48 in p and 27 in n)
+MAX_SYMBOLIC_D_TWO_VARIABLES = 3
+
+#: the largest d for which X* is derived symbolically in p alone (n a number) or in n alone (p a number)
+MAX_SYMBOLIC_D_ONE_VARIABLE = 4
+
+#: the largest d for which X* is derived with other free parameters (a fraction-field LU solve, :func:`solve_generic`)
+MAX_SYMBOLIC_D_OTHER = 2
+
+#: kept for compatibility: the two-variable limit (:data:`MAX_SYMBOLIC_D_TWO_VARIABLES`)
+MAX_SYMBOLIC_D = MAX_SYMBOLIC_D_TWO_VARIABLES
 
 FORMS = ("exact", "product")
 
@@ -73,8 +86,8 @@ def fmpq_matrix(M: DomainMatrix) -> flint.fmpq_mat:
     return M.to_dfm().rep
 
 
-def exact_solve(H: DomainMatrix, beta: DomainMatrix) -> tuple[sp.Rational, ...]:
-    """``X* = H^{-1} beta`` for rational H, beta (python-flint ``fmpq_mat.solve``, exact).
+def exact_solve_flint(H: DomainMatrix, beta: DomainMatrix) -> list:
+    """``X* = H^{-1} beta`` for rational H, beta as python-flint ``fmpq`` values (``fmpq_mat.solve``, exact).
 
     Raises:
         MarkovICLError: when H is singular.
@@ -83,7 +96,16 @@ def exact_solve(H: DomainMatrix, beta: DomainMatrix) -> tuple[sp.Rational, ...]:
         x = fmpq_matrix(H).solve(fmpq_matrix(beta))
     except ZeroDivisionError:
         raise MarkovICLError("H is singular at these parameters: X* is not unique") from None
-    return tuple(to_rational(v) for v in x.entries())
+    return list(x.entries())
+
+
+def exact_solve(H: DomainMatrix, beta: DomainMatrix) -> tuple[sp.Rational, ...]:
+    """``X* = H^{-1} beta`` for rational H, beta as SymPy rationals (:func:`exact_solve_flint`).
+
+    Raises:
+        MarkovICLError: when H is singular.
+    """
+    return tuple(to_rational(v) for v in exact_solve_flint(H, beta))
 
 
 def optimal_loss(E_y2, beta, X_star):
@@ -100,6 +122,15 @@ def optimal_loss(E_y2, beta, X_star):
 
 def _s(x) -> str | None:
     return None if x is None else str(x)
+
+
+def _as_sympy(v):
+    """A value of :class:`Solution` as SymPy: fmpq to Rational, :class:`FlintFraction` to its expression."""
+    if isinstance(v, flint.fmpq):
+        return to_rational(v)
+    if isinstance(v, FlintFraction):
+        return v.to_sympy()
+    return v
 
 
 def _f(x) -> float | None:
@@ -147,10 +178,32 @@ class Solution:
     index: tuple
     beta: tuple
     E_y2: sp.Expr
-    X_star: tuple | None
-    f_tilde_star: sp.Expr | None
+    # X*, f~* as the solver produced them: SymPy values, python-flint fmpq (the exact solve) or FlintFraction
+    # (the symbolic solve), converted to SymPy on first use of X_star / f_tilde_star; printed without conversion
+    _X_star: object
+    _f_tilde_star: object
     method: str
     _H: object = field(default=None, repr=False)
+    _sympy: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def X_star(self) -> tuple | None:
+        """``X* = H^{-1} beta``, exact (SymPy rationals or rational functions); None when not derived."""
+        if "X" not in self._sympy:
+            x = self._X_star
+            self._sympy["X"] = None if x is None else tuple(map(_as_sympy, x))
+        return self._sympy["X"]
+
+    @property
+    def f_tilde_star(self) -> sp.Expr | None:
+        """``f~* = E[y^2] - beta^T X*``, exact; None when not derived."""
+        if "f" not in self._sympy:
+            self._sympy["f"] = _as_sympy(self._f_tilde_star)
+        return self._sympy["f"]
+
+    def _X_strings(self) -> list | None:
+        x = self._X_star
+        return None if x is None else [str(v) for v in x]
 
     def __repr__(self) -> str:
         where = f"p={self.p}, n={self.n}" if self.states == 2 else f"states={self.states}, n={self.n}"
@@ -271,7 +324,8 @@ class Solution:
 
         Keys: d, p, n, kernel, init, form, states, index, X_star, X_star_float, beta,
         beta_float, E_y2, E_y2_float, f_tilde_star, f_tilde_star_float,
-        H_positive_definite, certificate (and H, H_float with ``full``).
+        H_positive_definite, certificate, degrees (:func:`symbolic_degrees`: the degrees in p and n of
+        each symbolic X*_r and f~*, None for numbers) (and H, H_float with ``full``).
         """
         cert = self.certificate
         out = {
@@ -283,16 +337,18 @@ class Solution:
             "form": self.form,
             "states": self.states,
             "index": [list(ix) for ix in self.index],
-            "X_star": None if self.X_star is None else [_s(x) for x in self.X_star],
-            "X_star_float": None if self.X_star is None or not self.is_numeric else [float(x) for x in self.X_star],
+            "X_star": self._X_strings(),
+            "X_star_float": None if self._X_star is None or not self.is_numeric else [float(x) for x in self._X_star],
             "beta": [_s(b) for b in self.beta],
             "beta_float": [float(b) for b in self.beta] if self.is_numeric else None,
             "E_y2": _s(self.E_y2),
             "E_y2_float": _f(self.E_y2),
-            "f_tilde_star": _s(self.f_tilde_star),
-            "f_tilde_star_float": _f(self.f_tilde_star),
+            "f_tilde_star": _s(self._f_tilde_star),
+            "f_tilde_star_float": float(self._f_tilde_star) if isinstance(self._f_tilde_star, flint.fmpq)
+            else None if isinstance(self._f_tilde_star, FlintFraction) else _f(self._f_tilde_star),
             "H_positive_definite": cert.positive_definite,
             "certificate": cert.detail if cert.method == "none" else f"{cert.method}: {cert.detail}",
+            "degrees": symbolic_degrees(self),
         }
         if full:
             if self.is_numeric:
@@ -322,10 +378,11 @@ def solve_numeric(terms: ObjectiveTerms, p=None, n=None, values: dict | None = N
     H, beta, ey2 = terms.numeric(p=p, n=n, values=values)
     if H.domain != sp.QQ:
         raise MarkovICLError("solve_numeric needs every parameter numeric")
-    X = exact_solve(H, beta)
-    b = tuple(to_rational(v) for v in fmpq_matrix(beta).entries())
+    X = exact_solve_flint(H, beta)  # kept in flint: converted to SymPy only when asked for
+    bq = fmpq_matrix(beta).entries()
+    b = tuple(to_rational(v) for v in bq)
     ey2r = to_rational(sp.QQ.to_sympy(ey2))
-    f = optimal_loss(ey2r, b, X)
+    f = optimal_loss(flint.fmpq(int(ey2r.p), int(ey2r.q)), bq, X)
     law = terms.law if p is None else terms.law.with_p(p)
     return Solution(terms.d, law.p, parse_n(n) if n is not None else N_SYMBOL, law,
                     "product" if terms.product_form else "exact", 2, _index(terms.d), b, ey2r, X, f,
@@ -339,6 +396,7 @@ class _FastEvaluator:
         H_terms, beta_terms, ey2_terms = terms.components(nsym)
         self.psym, self.nsym = psym, nsym
         self._mono_cache: dict = {}
+        self._last_p = None
         self.H = [(sp.expand(mono * nsym), fmpq_matrix(M)) for mono, M in H_terms.items()]
         self.beta = [(mono, fmpq_matrix(M)) for mono, M in beta_terms.items()]
         self.ey2 = [(mono, to_rational(sp.QQ.to_sympy(v))) for mono, v in ey2_terms.items()]
@@ -355,36 +413,74 @@ class _FastEvaluator:
         self.dp_H, self.dp_b, self.dp_y = deg(self.H, psym), deg(self.beta, psym), deg(self.ey2, psym)
         self.dn_H = max((sp.Poly(m, nsym).degree() if m.has(nsym) else 0) for m, _ in self.H)
 
-    def _q(self, expr, sub):
+    def _mono(self, expr) -> tuple:
+        """A monomial ``c p^i n^j`` as ``(c, i, j)``, c a python-flint ``fmpq`` (cached)."""
         key = sp.sympify(expr)
         if key not in self._mono_cache:
             poly = sp.Poly(key, self.psym, self.nsym)
             ((i, j), c), = poly.terms()
             self._mono_cache[key] = (flint.fmpq(int(c.p), int(c.q)), i, j)
-        c, i, j = self._mono_cache[key]
+        return self._mono_cache[key]
+
+    def _q(self, expr, sub):
+        c, i, j = self._mono(expr)
         return c * sub[0] ** i * sub[1] ** j
+
+    def _at_p(self, p: flint.fmpq) -> tuple:
+        """n*H, beta and E[y^2] at p as polynomials in n, ``{power of n: value}`` each (kept for the last p,
+        so that a grid row of n values costs one matrix sum per power of n)."""
+        if self._last_p is not None and self._last_p[0] == p:
+            return self._last_p[1]
+        out = []
+        for items, scalar in ((self.H, False), (self.beta, False), (self.ey2, True)):
+            groups: dict = {}
+            for mono, M in items:
+                c, i, j = self._mono(mono)
+                w = c * p**i
+                term = w * flint.fmpq(int(M.p), int(M.q)) if scalar else M * w
+                groups[j] = term if j not in groups else groups[j] + term
+            out.append(groups)
+        self._last_p = (p, tuple(out))
+        return self._last_p[1]
 
     def at(self, p, n):
         p, n = sp.Rational(p), sp.Rational(n)
-        sub = (flint.fmpq(int(p.p), int(p.q)), flint.fmpq(int(n.p), int(n.q)))
-        nH = None
-        for mono, M in self.H:
-            c = self._q(mono, sub)
-            nH = M * c if nH is None else nH + M * c
-        b = None
-        for mono, M in self.beta:
-            c = self._q(mono, sub)
-            b = M * c if b is None else b + M * c
-        y = sum((self._q(mono, sub) * flint.fmpq(int(v.p), int(v.q)) for mono, v in self.ey2), flint.fmpq(0))
-        return nH, b, y
+        nq = flint.fmpq(int(n.p), int(n.q))
+
+        def in_n(groups, acc):
+            for j, v in groups.items():
+                t = v if j == 0 else v * nq**j
+                acc = t if acc is None else acc + t
+            return acc
+
+        H, b, y = self._at_p(flint.fmpq(int(p.p), int(p.q)))
+        return in_n(H, None), in_n(b, None), in_n(y, flint.fmpq(0))
+
+
+@lru_cache(maxsize=8)
+def _vandermonde_inverse(xs: tuple) -> flint.fmpq_mat:
+    """The exact inverse of the Vandermonde matrix ``[x_i^j]`` of distinct rational nodes (cached: one grid
+    axis is interpolated many times).
+
+    Column i holds the coefficients of the Lagrange basis polynomial ``L_i = M / ((x - x_i) M'(x_i))``,
+    ``M = prod_m (x - x_m)``: python-flint polynomial arithmetic, several times faster than inverting the matrix
+    (186 nodes: 0.5 s against 3.6 s).
+    """
+    qs = [flint.fmpq(int(sp.Rational(x).p), int(sp.Rational(x).q)) for x in xs]
+    M = flint.fmpq_poly([1])
+    for x in qs:
+        M *= flint.fmpq_poly([-x, 1])
+    dM, k = M.derivative(), len(qs)
+    cols = []
+    for x in qs:
+        c = (M // flint.fmpq_poly([-x, 1]) / dM(x)).coeffs()
+        cols.append(c + [flint.fmpq(0)] * (k - len(c)))
+    return flint.fmpq_mat([[cols[i][j] for i in range(k)] for j in range(k)])
 
 
 def _interpolate_1d(xs: list, table: list[list]) -> list[list]:
     """Coefficients (low to high) of the polynomials through (xs[i], table[i][k])."""
-    qs = [flint.fmpq(int(sp.Rational(x).p), int(sp.Rational(x).q)) for x in xs]
-    V = flint.fmpq_mat([[x**j for j in range(len(qs))] for x in qs])
-    Y = flint.fmpq_mat(table)
-    C = V.solve(Y)
+    C = _vandermonde_inverse(tuple(xs)) * flint.fmpq_mat(table)
     return [[C[i, k] for k in range(C.ncols())] for i in range(C.nrows())]
 
 
@@ -417,9 +513,8 @@ def solve_symbolic_pn(terms: ObjectiveTerms, p_symbol, n_value=None) -> Solution
             if D == 0:
                 raise MarkovICLError(f"H is singular at p={pv}, n={nv}; no unique X*")
             x = nH.solve(b * flint.fmpq(int(nv)))  # X = (nH)^{-1} (n b)
-            DX = [D * x[i, 0] for i in range(dm)]
-            f = optimal_loss(y, [b[i, 0] for i in range(dm)], [x[i, 0] for i in range(dm)])
-            row.append([D] + DX + [D * f])
+            f = optimal_loss(y, b.entries(), x.entries())
+            row.append([D, *(x * D).entries(), D * f])
         grid.append(row)
     nvals = dm + 2
     per_p = [_interpolate_1d(ns, row) for row in grid] if sym_n else [[row[0]] for row in grid]
@@ -437,10 +532,10 @@ def solve_symbolic_pn(terms: ObjectiveTerms, p_symbol, n_value=None) -> Solution
     Dpoly = polys[0]
     outs = [_reduce(num, Dpoly, ps_sym, nsym if sym_n else None) for num in polys[1:]]
     nval = nsym if sym_n else sp.Integer(n_value)
-    Hs, bs, ey2 = terms.symbolic(nval)
+    _, bs, ey2 = terms.symbolic(nval, include_H=False)  # the symbolic H is built when asked for
     return Solution(terms.d, terms.law.p, nval, terms.law, "product" if terms.product_form else "exact", 2,
                     _index(terms.d), tuple(sp.factor(v) for v in bs), sp.factor(ey2), tuple(outs[:-1]), outs[-1],
-                    "evaluation at exact points and interpolation in (p, n) (python-flint)", Hs)
+                    "evaluation at exact points and interpolation in (p, n) (python-flint)", _LazySymbolicH(terms, nval))
 
 
 _CTX = flint.fmpq_mpoly_ctx.get(("p", "n"), "lex")
@@ -450,37 +545,163 @@ def _to_mpoly(coeffs: dict):
     return _CTX.from_dict(dict(coeffs)) if coeffs else _CTX.from_dict({})
 
 
-def _reduce(num, den, psym, nsym) -> sp.Expr:
-    """``num / den`` in lowest terms, both factored by python-flint, as a SymPy expression."""
+def _reduce(num, den, psym, nsym) -> FlintFraction:
+    """``num / den`` in lowest terms, both factored by python-flint, as a :class:`FlintFraction` (converted to
+    SymPy only when asked for)."""
+    gens = (psym, nsym)
     if num.is_zero():
-        return sp.Integer(0)
+        return FlintFraction(0, (), 1, (), gens)
     g = num.gcd(den)
-    gens = {0: psym, 1: nsym}
-
-    def to_expr(poly):
-        terms = []
-        for mon, c in zip(poly.monoms(), poly.coeffs()):
-            t = sp.Rational(int(c.p), int(c.q))
-            for k, e in enumerate(mon):
-                if e:
-                    t *= gens[k] ** e
-            terms.append(t)
-        return sp.Add(*terms)
-
-    def factored(poly):
-        content, factors = poly.factor()
-        const, prod = sp.Rational(int(content.p), int(content.q)), sp.Integer(1)
-        for fac, e in factors:
-            coeffs = [sp.Rational(int(c.p), int(c.q)) for c in fac.coeffs()]
-            scale = sp.Rational(sp.ilcm(1, *[c.q for c in coeffs]), sp.igcd(0, *[c.p for c in coeffs]))
-            prod *= (to_expr(fac) * scale).expand() ** int(e)
-            const /= scale ** int(e)
-        return const, prod
-
-    (cn, pn), (cd, pd) = factored(num / g), factored(den / g)
+    (cn, fn), (cd, fd) = _integer_factors(num / g), _integer_factors(den / g)
     const = cn / cd
-    # keep integer polynomials: fold the constant into a single-factor numerator/denominator
-    return sp.Mul(sp.Integer(const.p), pn) / sp.Mul(sp.Integer(const.q), pd)
+    return FlintFraction(int(const.p), tuple(fn), int(const.q), tuple(fd), gens)
+
+
+def _poly_str(terms, gens) -> str:
+    """An integer polynomial ``[(monomial, c), ...]`` as text SymPy parses, terms in SymPy's printing order (lex,
+    the generators by name)."""
+    out = []
+    order = sorted((k for k, g in enumerate(gens) if g is not None), key=lambda k: str(gens[k]))  # n before p
+    for mon, c in sorted(terms, key=lambda t: tuple(-t[0][k] for k in order)):  # SymPy's lex order
+        m = "*".join(f"{gens[k]}**{mon[k]}" if mon[k] > 1 else str(gens[k]) for k in order if mon[k])
+        a = abs(c)
+        body = m if a == 1 and m else (f"{a}*{m}" if m else str(a))
+        out.append(("-" if c < 0 else "+", body))
+    text = ("-" if out[0][0] == "-" else "") + out[0][1]
+    return text + "".join(f" {sign} {body}" for sign, body in out[1:])
+
+
+def _product_str(c: int, factors, gens) -> str:
+    if c != 1 and len(factors) == 1 and factors[0][1] == 1 and len(factors[0][0]) > 1:  # as _product_expr
+        return _poly_str([(mon, c * k) for mon, k in factors[0][0]], gens)
+    parts = [str(abs(c))] if abs(c) != 1 or not factors else []
+    for terms, e in factors:
+        one = len(terms) == 1 and terms[0][1] == 1 and sorted(terms[0][0])[-2:] == [0, 1]  # a lone p or n
+        base = _poly_str(terms, gens) if one else f"({_poly_str(terms, gens)})"
+        parts.append(f"{base}**{e}" if e > 1 else base)
+    return ("-" if c < 0 else "") + "*".join(parts)
+
+
+@dataclass(frozen=True)
+class FlintFraction:
+    """An exact rational function in lowest terms, ``(cn * prod f**e) / (cd * prod g**e)``, kept as python-flint
+    produced it: integer constants and primitive integer factors ``[(monomial, coefficient), ...]`` over the
+    generators ``gens`` (p, n; None for a number). The symbolic solve returns these; SymPy expressions
+    (:meth:`to_sympy`) and text (``str``) are built from them without SymPy arithmetic.
+
+    Examples:
+        >>> import sympy as sp
+        >>> p, n = sp.symbols("p n", positive=True)
+        >>> n_term, np_term, two = ((0, 1), 1), ((1, 1), 1), ((0, 0), -2)      # (monomial p^i n^j, coefficient)
+        >>> f = FlintFraction(-3, (((n_term,), 1),), 1, (((np_term, two), 2),), (p, n))
+        >>> str(f), f.to_sympy(), f.degrees()
+        ('-3*n/(n*p - 2)**2', -3*n/(n*p - 2)**2, {'numerator': [0, 1], 'denominator': [2, 2]})
+    """
+
+    cn: int
+    num: tuple
+    cd: int
+    den: tuple
+    gens: tuple
+
+    def to_sympy(self) -> sp.Expr:
+        if self.cn == 0:
+            return sp.Integer(0)
+        return _product_expr(self.cn, list(self.num), self.gens) / _product_expr(self.cd, list(self.den), self.gens)
+
+    def __str__(self) -> str:
+        if self.cn == 0:
+            return "0"
+        top = _product_str(self.cn, self.num, self.gens)
+        if self.cd == 1 and not self.den:
+            return top
+        if self.cn != 1 and len(self.num) == 1 and self.num[0][1] == 1 and len(self.num[0][0]) > 1:
+            top = f"({top})"  # the constant was distributed over a lone sum
+        bottom = _product_str(self.cd, self.den, self.gens)
+        single = self.cd == 1 and len(self.den) == 1 and bottom[:1] == "("
+        return f"{top}/{bottom}" if single or bottom.isdigit() else f"{top}/({bottom})"
+
+    def degrees(self) -> dict:
+        """``{"numerator": [deg_p, deg_n], "denominator": [...]}``, None for a generator that is a number."""
+        def of(factors):
+            return [None if g is None else sum(e * max((m[k] for m, _ in terms), default=0) for terms, e in factors)
+                    for k, g in enumerate(self.gens)]
+        return {"numerator": of(self.num), "denominator": of(self.den)}
+
+
+def _integer_factors(poly) -> tuple:
+    """``poly = content * prod(f**e)`` (python-flint ``factor``) with every f primitive with integer coefficients:
+    ``(content as fmpq, [([(monomial, int coefficient), ...], e), ...])``."""
+    content, factors = poly.factor()
+    out = []
+    for fac, e in factors:
+        coeffs = fac.coeffs()
+        lcm_q, gcd_p = int(sp.ilcm(1, *[int(c.q) for c in coeffs])), int(sp.igcd(0, *[int(c.p) for c in coeffs]))
+        terms = [(tuple(map(int, mon)), (int(c.p) // gcd_p) * (lcm_q // int(c.q)))
+                 for mon, c in zip(fac.monoms(), coeffs)]
+        out.append((tuple(terms), int(e)))
+        content = content * flint.fmpq(gcd_p, lcm_q) ** int(e)
+    return content, out
+
+
+def _product_expr(c: int, factors: list, gens: tuple) -> sp.Expr:
+    """``Integer(c) * prod(f**e)`` as SymPy evaluates it (a number times a lone sum is distributed over it: done
+    here on the integer coefficients instead)."""
+    if c != 1 and len(factors) == 1 and factors[0][1] == 1 and len(factors[0][0]) > 1:
+        return _sum_of_terms(factors[0][0], gens, scale=c)
+    return sp.Mul(sp.Integer(c), *[_sum_of_terms(terms, gens) ** e for terms, e in factors])
+
+
+@lru_cache(maxsize=1 << 14)
+def _monomial(gens: tuple, mon: tuple) -> sp.Expr:
+    """``prod(gens[k]**mon[k])`` (SymPy; cached: the factors of one solve share their monomials)."""
+    return sp.Mul(*[gens[k] ** e for k, e in enumerate(mon) if e])
+
+
+def _sum_of_terms(terms: list, gens: tuple, scale: int = 1) -> sp.Expr:
+    """``sum(scale * c * gens**monomial)`` over distinct monomials as the SymPy expression ``sympy.Add`` would
+    build, assembled in SymPy's canonical form directly: each term ``Mul._from_args`` of its integer coefficient
+    and the monomial's factors (the number first, as ``Mul`` orders them), the sum the constant term first and
+    the other terms in ``Add``'s own order (``_addsort``). Evaluating ``Add`` instead rebuilds and re-sorts
+    every term, with assumption queries: most of the time of a d = 3 solve."""
+    const, out = [], []
+    for mon, c in terms:
+        c *= scale
+        m = _monomial(gens, mon)
+        if m is sp.S.One:
+            const.append(sp.Integer(c))
+        elif c == 1:
+            out.append(m)
+        else:
+            out.append(sp.Mul._from_args((sp.Integer(c), *(m.args if m.is_Mul else (m,))), is_commutative=True))
+    if len(const) + len(out) < 2:
+        return sp.Add(*const, *out)
+    _addsort(out)
+    return sp.Add._from_args(const + out, is_commutative=True)
+
+
+def symbolic_degrees(solution: Solution) -> dict | None:
+    """The degrees in (p, n) of the numerator and denominator of each symbolic ``X*_r`` and of ``f~*``, in lowest
+    terms, for :meth:`Solution.to_dict`.
+
+    Returns:
+        ``{"X_star": [{"numerator": [deg_p, deg_n], "denominator": [deg_p, deg_n]}, ...], "f_tilde_star": {...}}``,
+        a degree None where that parameter is a number; None when X* is not derived or every parameter is a number.
+
+    Examples:
+        >>> symbolic_degrees(solve(1))["X_star"][2]                # -3 n / (n^2 p^2 - n^2 p - ...)
+        {'numerator': [0, 1], 'denominator': [2, 2]}
+        >>> symbolic_degrees(solve(1, n=5))["f_tilde_star"]
+        {'numerator': [4, None], 'denominator': [3, None]}
+        >>> symbolic_degrees(solve(1, "1/2", 5)) is None
+        True
+    """
+    x, f = solution._X_star, solution._f_tilde_star
+    if x is None or not all(isinstance(v, FlintFraction) for v in (*x, f)):
+        return None  # not derived, numeric, S-state chains, or other free parameters (a fraction-field solve)
+    if all(g is None for g in f.gens):
+        return None
+    return {"X_star": [v.degrees() for v in x], "f_tilde_star": f.degrees()}
 
 
 def solve_generic(terms: ObjectiveTerms, n=None) -> Solution:
@@ -501,19 +722,37 @@ def solve_generic(terms: ObjectiveTerms, n=None) -> Solution:
                     _index(terms.d), tuple(bs), ey2, X, f, "fraction-field LU solve", Hs)
 
 
+def max_symbolic_d(p_symbolic: bool, n_symbolic: bool, other: bool = False) -> int:
+    """The largest d for which X* is derived symbolically: :data:`MAX_SYMBOLIC_D_TWO_VARIABLES` with p and n
+    symbolic, :data:`MAX_SYMBOLIC_D_ONE_VARIABLE` with one of them, :data:`MAX_SYMBOLIC_D_OTHER` with other free
+    parameters (``other``).
+
+    Examples:
+        >>> max_symbolic_d(True, True), max_symbolic_d(True, False), max_symbolic_d(False, True, other=True)
+        (3, 4, 2)
+    """
+    if other:
+        return MAX_SYMBOLIC_D_OTHER
+    return MAX_SYMBOLIC_D_TWO_VARIABLES if p_symbolic and n_symbolic else MAX_SYMBOLIC_D_ONE_VARIABLE
+
+
 def _solve_terms(terms: ObjectiveTerms, n) -> Solution:
     """Route one binary objective to the fastest exact solver (module docstring)."""
     nval = parse_n(n)
     free = set(terms.law.free_symbols)
     if not free and nval.is_number:
         return solve_numeric(terms, n=nval)
-    if terms.d > MAX_SYMBOLIC_D:
+    p_symbolic, n_symbolic, other = P_SYMBOL in free, not nval.is_number, bool(free - {P_SYMBOL})
+    limit = max_symbolic_d(p_symbolic, n_symbolic, other)
+    if terms.d > limit:
+        which = "other free parameters" if other else "p and n symbolic" if p_symbolic and n_symbolic else \
+            "p symbolic" if p_symbolic else "n symbolic"
         _, bs, ey2 = terms.symbolic(nval, include_H=False)
         return Solution(terms.d, terms.law.p, nval, terms.law, "product" if terms.product_form else "exact", 2,
                         _index(terms.d), tuple(sp.factor(b) for b in bs), sp.factor(ey2), None, None,
-                        f"not solved: symbolic X* is derived for d <= {MAX_SYMBOLIC_D}", _LazySymbolicH(terms, nval))
-    if free <= {P_SYMBOL}:
-        return solve_symbolic_pn(terms, P_SYMBOL if free else None, None if not nval.is_number else nval)
+                        f"not solved: symbolic X* is derived for d <= {limit} with {which}", _LazySymbolicH(terms, nval))
+    if not other:
+        return solve_symbolic_pn(terms, P_SYMBOL if p_symbolic else None, None if n_symbolic else nval)
     return solve_generic(terms, nval)
 
 
@@ -601,6 +840,8 @@ def _solve_multistate(d: int, n, kernel: str, init: str, form: str, states: int)
     return solve_multistate(MultiStateTerms(states, d, law.alpha), n)
 
 
-__all__ = ["MAX_SYMBOLIC_D", "FORMS", "Solution", "solve", "solve_numeric", "solve_symbolic_pn", "solve_generic",
-           "exact_solve", "optimal_loss", "fmpq_matrix", "to_rational"]
+__all__ = ["MAX_SYMBOLIC_D", "MAX_SYMBOLIC_D_TWO_VARIABLES", "MAX_SYMBOLIC_D_ONE_VARIABLE", "MAX_SYMBOLIC_D_OTHER",
+           "max_symbolic_d", "symbolic_degrees", "FORMS", "Solution", "solve", "solve_numeric", "solve_symbolic_pn",
+           "solve_generic",
+           "exact_solve", "exact_solve_flint", "optimal_loss", "fmpq_matrix", "to_rational"]
 

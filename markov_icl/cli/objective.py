@@ -14,7 +14,7 @@ from markov_icl.limits import (
     check_multistate_d,
     estimated_seconds,
 )
-from markov_icl.symbolic.solve import MAX_SYMBOLIC_D, solve
+from markov_icl.symbolic.solve import MAX_SYMBOLIC_D_ONE_VARIABLE, MAX_SYMBOLIC_D_TWO_VARIABLES, max_symbolic_d, solve
 
 
 def format_table(res: dict) -> str:
@@ -26,12 +26,14 @@ def format_table(res: dict) -> str:
         "",
     ]
     xs = res["X_star"] or [None] * len(res["index"])
+    # where X* is not derived: the largest d it is derived for (p, n symbolic as "p", "n"; S > 2 states: d = 1)
+    limit = max_symbolic_d(res["p"] == "p", res["n"] == "n") if res.get("states", 2) == 2 else 1
     w_idx = max(len("[j,u,v]"), *(len(str(ix)) for ix in res["index"]))
     w_b = max(len("beta"), *(len(b) for b in res["beta"]))
     lines.append(f"{'r':>4}  {'[j,u,v]':<{w_idx}}  {'beta':<{w_b}}  X*")
     for r, (ix, b, x) in enumerate(zip(res["index"], res["beta"], xs), start=1):
         lines.append(f"{r:>4}  {str(ix):<{w_idx}}  {b:<{w_b}}  "
-                     f"{x if x is not None else f'(symbolic, d > {MAX_SYMBOLIC_D})'}")
+                     f"{x if x is not None else f'(symbolic, d > {limit})'}")
     lines += [
         "",
         f"E[y^2] = {res['E_y2']}",
@@ -49,10 +51,16 @@ def register(sub, argv=()) -> None:
     ap = sub.add_parser("objective", help="exact H, beta, X*, f~* of the enlarged-space objective",
                         description="The exact enlarged-space objective of a one-layer LSA (docs/theory.md section 3): "
                                     "beta, E[y^2], X* = H^-1 beta, f~* and the Lemma 3.1 certificate that H is "
-                                    "positive definite. Omitted p, n stay symbolic.")
+                                    "positive definite. Omitted p, n stay symbolic: X* and f~* are then exact "
+                                    f"rational functions for d <= {MAX_SYMBOLIC_D_TWO_VARIABLES} with both omitted, "
+                                    f"d <= {MAX_SYMBOLIC_D_ONE_VARIABLE} with one omitted (beyond that: H, beta and "
+                                    "E[y^2] only, X* null).")
     ap.add_argument("--d", type=int_option, required=True, help="chain input length d >= 1")
-    ap.add_argument("--p", default=None, help="initial-state probability, exact (e.g. 1/2); symbolic if omitted")
-    ap.add_argument("--n", default=None, help="number of context chains; symbolic if omitted")
+    ap.add_argument("--p", default=None, help="initial-state probability, exact (e.g. 1/2); symbolic if omitted "
+                                              f"(X*(p) for d <= {MAX_SYMBOLIC_D_ONE_VARIABLE}, "
+                                              f"X*(p, n) for d <= {MAX_SYMBOLIC_D_TWO_VARIABLES})")
+    ap.add_argument("--n", default=None, help="number of context chains; symbolic if omitted "
+                                              f"(X*(n) for d <= {MAX_SYMBOLIC_D_ONE_VARIABLE})")
     ap.add_argument("--kernel", default="uniform",
                     help="uniform | beta:AA,BA,AC,BC | fixed:A,C | dirichlet:ALPHA (rows Dirichlet(alpha 1); "
                          "the only kernel for --states > 2; ALPHA may be 'alpha' for d = 1)")

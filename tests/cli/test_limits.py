@@ -15,11 +15,11 @@ OUT = "{out}"
 
 #: (arguments, exit status, a phrase of the one error line); these are the commands of the hardening issue
 REFUSED = [
-    ("objective --d 40 --p 1/2 --n 5", 2, "above objective's limit 10"),
+    ("objective --d 40 --p 1/2 --n 5", 2, "above objective's limit 14"),
     ("objective --d 7", 2, "above objective's limit 6 for symbolic p or n"),
     ("objective --d 99999999999999999999999 --p 1/2 --n 5", 2, "--max-d"),
     (f"objective --d {NINES} --p 1/2 --n 5", 2, "at most 30 digits"),
-    ("objective --d 12 --p 1/2 --n 5", 2, "about 29 s"),
+    ("objective --d 15 --p 1/2 --n 5", 2, "about 3 min"),
     ("objective --d 5000 --max-d 5000 --p 1/2 --n 5", 2, "--max-d must be an integer in 1 .. 20"),
     (f"experiment fig5 --ds 1-30 --max-d 30 --out {OUT}", 2, "--max-d must be at most 20"),
     ("objective --d 3 --states 6 --kernel dirichlet:1 --n 5", 2, "limit 1 for 6 states"),

@@ -42,11 +42,12 @@ def test_d1_point(capsys):
     assert set(res) >= {"d", "p", "n", "index", "X_star", "beta", "E_y2", "f_tilde_star", "H_positive_definite"}
 
 
-def test_symbolic_d3_has_null_x_star(capsys):
-    res = run_json(capsys, "--d", "3")
-    assert res["X_star"] is None and res["f_tilde_star"] is None
+def test_symbolic_d4_has_null_x_star(capsys):
+    """X*(p, n) is derived up to d = 3 (tests/symbolic/test_symbolic_d3.py); beyond it H, beta, E[y^2] only."""
+    res = run_json(capsys, "--d", "4")
+    assert res["X_star"] is None and res["f_tilde_star"] is None and res["degrees"] is None
     assert res["H_positive_definite"] is None
-    assert len(res["beta"]) == 3 * 10 and len(res["index"]) == 30
+    assert len(res["beta"]) == 4 * 15 and len(res["index"]) == 60
 
 
 def test_product_form_flag(capsys):

@@ -30,9 +30,9 @@ def test_symbolic_routes_and_their_limits():
     s1 = solve(1)  # symbolic in p and n
     assert s1.X_star is not None and s1.certificate.positive_definite is True
     assert s1.f_tilde_star.subs({s1.p: R(1, 2), s1.n: 5}) == R(35, 96)
-    s3 = solve(MAX_SYMBOLIC_D + 1, n=4)
-    assert s3.X_star is None and s3.f_tilde_star is None and s3.certificate.positive_definite is None
-    assert len(s3.beta) == 30 and s3.H.shape == (30, 30)
+    s4 = solve(MAX_SYMBOLIC_D + 1)  # p and n symbolic: X* is derived up to d = 3
+    assert s4.X_star is None and s4.f_tilde_star is None and s4.certificate.positive_definite is None
+    assert len(s4.beta) == 60 and s4.H.shape == (60, 60) and "d <= 3" in s4.method
     # a symbolic kernel parameter: the fraction-field route (uniform = Beta(1, 1) at the published point)
     al = sp.Symbol("alpha", positive=True)
     from markov_icl.symbolic.laws import ChainLaw, InitLaw, KernelLaw

@@ -17,6 +17,7 @@ DERIVATIONS = {
     "realizability": "markov_icl.derivations.realizability",
     "theorem_4_1": "markov_icl.derivations.theorem_4_1",
     "lemma_c8": "markov_icl.derivations.lemma_c8",
+    "gaussian_regression": "markov_icl.derivations.gaussian_regression",
 }
 
 __all__ = ["DERIVATIONS"]

@@ -49,12 +49,21 @@ _EXPORTS = {
     "best_one_layer": "markov_icl.symbolic.varpro",
     "psi": "markov_icl.symbolic.varpro",
     "realize_optimum": "markov_icl.symbolic.varpro",
+    # one-layer parameterizations and their exact optimum
+    "preset": "markov_icl.symbolic.param",
+    "optimum": "markov_icl.symbolic.param",
+    "Parameterization": "markov_icl.symbolic.param",
+    "loss_of": "markov_icl.numeric.evaluate",
+    # a second data family: Gaussian linear regression (exact moments)
+    "GaussianLaw": "markov_icl.symbolic.gaussian",
+    "sample_gaussian_prompts": "markov_icl.numeric.gaussian",
     # prompts, models, training, Monte Carlo (theory §1-2, §7-8)
     "sample_prompts": "markov_icl.numeric.prompts",
     "sample_multistate": "markov_icl.numeric.multistate",
     "DenseLSA": "markov_icl.numeric.lsa",
     "SparseLSA": "markov_icl.numeric.lsa",
     "StructuredLSA": "markov_icl.numeric.lsa",
+    "ParamLSA": "markov_icl.numeric.lsa",
     "one_layer_params": "markov_icl.numeric.lsa",
     "train": "markov_icl.numeric.train",
     "estimate_objective": "markov_icl.numeric.montecarlo",

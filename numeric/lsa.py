@@ -6,6 +6,9 @@
 * :class:`SparseLSA`: the one-layer parameterisation ``yhat = b^T G A x_q`` (theory §2).
 * :class:`StructuredLSA`: Theorem 4.1's layers (theory §7), ``P_l`` zero but its last row
   ``(bx_l, by_l)`` and ``Q_l = -[[Abar_l, 0], [a_l^T, 0]]``.
+* :class:`ParamLSA`: one layer in the free parameters ``theta`` of a
+  :class:`~markov_icl.symbolic.param.Parameterization` (e.g. Ahn et al.'s ``Transformer_F``,
+  ``preset("ahn", d)``), ``yhat = b(theta)^T G A(theta) x_q`` with the read-out sign in ``b``.
 * :func:`one_layer_params` reads ``(b, A)`` off a one-layer model; with
   :func:`markov_icl.symbolic.model.phi` (re-exported here) ``yhat = <phi(b, A), x_q (kron) g>``.
 
@@ -193,6 +196,75 @@ class StructuredLSA(nn.Module):
         return torch.stack(out, 1)
 
 
+class ParamLSA(nn.Module):
+    """One-layer LSA in the free parameters of a :class:`~markov_icl.symbolic.param.Parameterization`.
+
+    The parameterization fixes which entries of ``(P, Q)`` are free, fixed or tied and the
+    read-out sign; its ``b`` (``sign * P[d+1, :]``) and ``A`` (``Q[:, :d]``) are exact SymPy
+    expressions in ``param.params``, turned once into a torch function of ``theta`` with
+    ``sympy.lambdify``. Then ``yhat = b(theta)^T G A(theta) x_q`` (theory §2), the form of
+    :class:`SparseLSA`, and ``phi(*b_and_A())`` is the point of the enlarged space (theory §3).
+
+    Args:
+        param: the parameterization (e.g. ``markov_icl.preset("ahn", d)``).
+        init_scale: the entries of ``theta`` start i.i.d. ``N(0, init_scale^2)``.
+        seed: seed of the initialisation (``None``: a fresh random one).
+        dtype: parameter dtype (float64 by default, to match the exact checks).
+
+    The only parameter is ``theta`` (shape ``(len(param.params),)``, in the order of
+    ``param.params``), so ``state_dict()`` is ``{"theta": ...}``.
+
+    Examples:
+        >>> import torch
+        >>> from markov_icl import ChainLaw, phi, sample_prompts
+        >>> from markov_icl.numeric.prompts import enlarged_features
+        >>> from markov_icl.symbolic.param import preset
+        >>> m = ParamLSA(preset("gd", 2), seed=0)
+        >>> with torch.no_grad():
+        ...     _ = m.theta.fill_(0.5)
+        >>> b, A = m.b_and_A()                       # b = e_3, A = eta [I; 0]
+        >>> b.tolist(), A.tolist()
+        ([0.0, 0.0, 1.0], [[0.5, 0.0], [0.0, 0.5], [0.0, 0.0]])
+        >>> pb = sample_prompts(ChainLaw.default("1/2"), d=2, n=5, batch=4, seed=0)
+        >>> torch.allclose(m(pb.Z0), enlarged_features(pb.Z0) @ phi(b, A))
+        True
+    """
+
+    def __init__(self, param, init_scale: float = 0.2, seed: int | None = None, dtype: torch.dtype = torch.float64):
+        super().__init__()
+        import sympy as sp
+
+        from markov_icl.symbolic.param import Parameterization
+
+        if not isinstance(param, Parameterization):
+            raise MarkovICLError(f"ParamLSA needs a markov_icl.Parameterization (e.g. preset('ahn', d)), got "
+                                 f"{type(param).__name__}")
+        self.param = param
+        self.d = check_d(param.d)
+        gen = _generator(seed)
+        self.theta = _randn((len(param.params),), init_scale, gen, dtype)
+        entries = list(param.b) + [x for row in param.A for x in row]
+        self._entries = sp.lambdify(param.params, entries, modules="torch")
+
+    def b_and_A(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(b, A)`` at the current ``theta``, differentiable: ``b = sign * P[d+1, :]`` ``(d+1,)``, ``A = Q[:, :d]``
+        ``(d+1, d)``."""
+        theta = self.theta
+        vals = self._entries(*theta.unbind(0)) if theta.numel() else self._entries()
+        flat = torch.stack([v.to(theta.dtype) if torch.is_tensor(v) else theta.new_tensor(float(v)) for v in vals])
+        D = self.d + 1
+        return flat[:D], flat[D:].reshape(D, self.d)
+
+    def forward(self, Z0: torch.Tensor) -> torch.Tensor:
+        """``yhat = b^T G A x_q`` (theory §2) with ``(b, A) = b_and_A()``, shape ``(B,)``."""
+        _check_input(Z0, self.d)
+        b, A = self.b_and_A()
+        return torch.einsum("i,bij,jk,bk->b", b, gram(Z0), A, Z0[:, : self.d, -1])
+
+    def extra_repr(self) -> str:
+        return f"param={self.param.name!r}, d={self.d}, params={len(self.param.params)}"
+
+
 class Negated(nn.Module):
     """``yhat = -model(Z0)``: the readout ``-[Z_L]_{d+1,n+1}`` (with ``w = -theta`` the structured
     model then predicts ``<w_L, x_q>``, Theorem 4.1's reading; theory §10)."""
@@ -207,7 +279,8 @@ class Negated(nn.Module):
 
 def one_layer_params(model: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
     """``(b, A)`` of a one-layer model (theory §2): the last row of ``P`` and the first ``d``
-    columns of ``Q`` for a one-layer :class:`DenseLSA`; the parameters of a :class:`SparseLSA`.
+    columns of ``Q`` for a one-layer :class:`DenseLSA`; the parameters of a :class:`SparseLSA`;
+    :meth:`ParamLSA.b_and_A` (the read-out sign folded into ``b``) for a :class:`ParamLSA`.
 
     Raises:
         MarkovICLError: for any other model (e.g. a DenseLSA with more than one layer).
@@ -219,11 +292,15 @@ def one_layer_params(model: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
     """
     if isinstance(model, SparseLSA):
         return model.b.detach().clone(), model.A.detach().clone()
+    if isinstance(model, ParamLSA):
+        with torch.no_grad():
+            b, A = model.b_and_A()
+        return b.detach().clone(), A.detach().clone()
     if isinstance(model, DenseLSA) and model.layers == 1:
         d = model.d
         return model.P[0][d, :].detach().clone(), model.Q[0][:, :d].detach().clone()
-    raise MarkovICLError(f"one_layer_params needs a SparseLSA or a one-layer DenseLSA, got {type(model).__name__}"
+    raise MarkovICLError(f"one_layer_params needs a SparseLSA, a ParamLSA or a one-layer DenseLSA, got {type(model).__name__}"
                          + (f" with {model.layers} layers" if isinstance(model, DenseLSA) else ""))
 
 
-__all__ = ["lsa_layer", "DenseLSA", "SparseLSA", "StructuredLSA", "Negated", "phi", "one_layer_params"]
+__all__ = ["lsa_layer", "DenseLSA", "SparseLSA", "StructuredLSA", "ParamLSA", "Negated", "phi", "one_layer_params"]

@@ -10,6 +10,20 @@ exact objective of :func:`markov_icl.symbolic.solve.solve`:
 * ``f_tilde_star``, ``X_star``: the exact optimum (strings, with ``_float`` twins);
 * ``phi_trained`` and ``phi_distance = ||phi(b, A) - X*||_2``.
 
+With ``param`` (a name of :data:`markov_icl.symbolic.param.PRESETS`, or a
+:class:`~markov_icl.symbolic.param.Parameterization`) the model is a
+:class:`~markov_icl.numeric.lsa.ParamLSA` in that parameterization's free parameters ``theta``,
+and it is also compared with its own exact optimum
+(:func:`markov_icl.symbolic.param.optimum`): ``param``, ``f_param_star`` (exact string; for
+``dense`` / ``sparse`` it is ``f*``, a float from the certified search, as a string),
+``f_param_star_float``, ``gap_param = trained_loss_exact - f_param_star_float``,
+``theta_trained``, ``theta_star`` (exact strings) and ``theta_star_float`` (both None for the
+bilinear ``dense`` / ``sparse``). ``gap`` stays the gap to ``f~*``. ``param`` and ``model``
+exclude each other.
+
+With ``save`` the trained model's ``state_dict()`` is written with ``torch.save`` (to
+``save + ".tmp"``, then renamed, so no half-written file is left), and ``saved`` is the path.
+
 At a realisable point (theory §6) the trained loss reaches ``f~*`` and ``phi`` reaches ``X*``
 (``phi`` is invariant under ``b -> t b, A -> A / t``); where X* is not realisable the gap
 stays positive, and ``with_f_star`` adds the best one-layer loss f*.
@@ -17,13 +31,14 @@ stays positive, and ``with_f_star`` adds the best one-layer loss f*.
 
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
 
 from markov_icl import limits
 from markov_icl.errors import MarkovICLError, check_finite, check_int, check_positive_float
-from markov_icl.numeric.lsa import DenseLSA, SparseLSA, one_layer_params
+from markov_icl.numeric.lsa import DenseLSA, ParamLSA, SparseLSA, one_layer_params
 from markov_icl.numeric.montecarlo import estimate_loss
 from markov_icl.numeric.prompts import check_sampleable
 from markov_icl.numeric.train import OPTIMIZERS, train
@@ -42,22 +57,26 @@ MODELS = ("dense", "sparse")
 def verify(d: int, p, n, *, steps: int = DEFAULTS["steps"], seed: int = 0, batch: int = DEFAULTS["batch"],
            lr: float = DEFAULTS["lr"], optimizer: str = DEFAULTS["optimizer"], schedule: str = DEFAULTS["schedule"],
            init_scale: float = DEFAULTS["init_scale"], mc_samples: int = DEFAULTS["mc_samples"],
-           model: str = DEFAULTS["model"], kernel: str = "uniform", init: str = "iid", progress: bool = True,
-           with_f_star: bool = False, max_d: int | None = None) -> dict:
+           model: str | None = None, kernel: str = "uniform", init: str = "iid", progress: bool = True,
+           with_f_star: bool = False, max_d: int | None = None, param=None, save=None) -> dict:
     """Train a one-layer LSA at ``(d, p, n)`` and compare it with the exact optimum (a JSON-ready dict).
 
     Args:
         d, p, n: the point (p exact in (0, 1), n an integer >= 1).
         steps, batch, lr, optimizer, schedule, init_scale, seed: the training run.
         mc_samples: prompts of the Monte Carlo loss estimate.
-        model: ``"dense"`` (P, Q) or ``"sparse"`` ((b, A)).
+        model: ``"dense"`` (P, Q, the default) or ``"sparse"`` ((b, A)); not with ``param``.
+        param: train a :class:`~markov_icl.numeric.lsa.ParamLSA` in this parameterization (a preset name,
+            :data:`~markov_icl.symbolic.param.PRESETS`, or a ``Parameterization`` of input length ``d``) and
+            compare it with its exact optimum too (module docstring); not with ``model``.
+        save: write the trained model's ``state_dict()`` here (``torch.save``; atomic: ``save + ".tmp"``, renamed).
         kernel, init: the chain law (sampleable laws only: not ``correlated``).
         with_f_star: also report ``f_star``, the best one-layer loss (theory §6).
         max_d: raise the limit on d (:data:`markov_icl.limits.DEFAULT_MAX_D`).
 
     Returns:
         A dict with the keys of the module docstring plus ``d, p, n, kernel, init, index, gap,
-        final_train_loss, seconds, config``.
+        final_train_loss, seconds, config`` (and the ``param`` keys, ``saved``, when asked for).
 
     Raises:
         MarkovICLError: bad input, before any training (the sizes: :mod:`markov_icl.limits`).
@@ -67,6 +86,9 @@ def verify(d: int, p, n, *, steps: int = DEFAULTS["steps"], seed: int = 0, batch
         >>> res = verify(1, "1/2", 10, steps=300, batch=256, mc_samples=2000, progress=False)
         >>> res["f_tilde_star"], res["gap"] < 1e-3
         ('121/342', True)
+        >>> res = verify(1, "1/2", 10, steps=300, batch=256, mc_samples=2000, progress=False, param="gd")
+        >>> res["f_param_star"], res["theta_star"], res["gap_param"] < 1e-4   # one GD step: eta* = 5/3
+        ('13/36', ['5/3'], True)
     """
     check_d(d)
     limits.check_d("verify", d, max_d)
@@ -88,16 +110,28 @@ def verify(d: int, p, n, *, steps: int = DEFAULTS["steps"], seed: int = 0, batch
         raise MarkovICLError(f"unknown optimizer {optimizer!r}; allowed: {', '.join(OPTIMIZERS)}")
     limits.check_prompt_entries("--batch", batch, n_int, d)
     limits.check_mc_entries("--mc-samples", mc_samples, n_int, d)
+    if model is not None and param is not None:
+        raise MarkovICLError("give a model (dense, sparse) or a parameterization (--param), not both")
+    model = DEFAULTS["model"] if model is None else model
     if model not in MODELS:
         raise MarkovICLError(f"unknown model {model!r}; allowed: {', '.join(MODELS)}")
+    parameterization = None if param is None else _parameterization(param, d)
+    save = None if save is None else _check_save(save)
     check_sampleable(ChainLaw.from_options(p, kernel, init))
     sol = solve(d, p, n_int, kernel=kernel, init=init)
     if not sol.is_numeric:
         raise MarkovICLError(f"verify needs numeric parameters; the law {sol.law.spec()} has free symbols")
     sol.check_minimiser()
     law = sol.law
-    net = DenseLSA(d, layers=1, init_scale=init_scale, seed=seed) if model == "dense" else \
-        SparseLSA(d, init_scale=init_scale, seed=seed)
+    if parameterization is not None:
+        from markov_icl.symbolic.param import optimum
+
+        opt = optimum(parameterization, sol, with_f_star=False)
+        net = ParamLSA(parameterization, init_scale=init_scale, seed=seed)
+    elif model == "dense":
+        net = DenseLSA(d, layers=1, init_scale=init_scale, seed=seed)
+    else:
+        net = SparseLSA(d, init_scale=init_scale, seed=seed)
     t0 = time.perf_counter()
     res = train(net, law, d, n_int, steps=steps, batch=batch, lr=lr, optimizer=optimizer, seed=seed,
                 schedule=schedule, progress=progress)
@@ -112,7 +146,21 @@ def verify(d: int, p, n, *, steps: int = DEFAULTS["steps"], seed: int = 0, batch
 
         fs = best_one_layer(sol)
         extra = {"f_star": float(fs.f_star), "f_star_certificate": fs.certificate}
-    return check_finite({
+    if parameterization is not None:
+        fp = float(opt.f_param_star)
+        extra.update({
+            "param": parameterization.name,
+            "param_description": parameterization.description,
+            "params": [str(s) for s in parameterization.params],
+            "f_param_star": str(opt.f_param_star),
+            "f_param_star_float": fp,
+            "gap_param": exact - fp,
+            "f_param_star_method": opt.method,
+            "theta_trained": net.theta.detach().tolist(),
+            "theta_star": None if opt.theta_star is None else [str(t) for t in opt.theta_star],
+            "theta_star_float": None if opt.theta_star is None else [float(t) for t in opt.theta_star],
+        })
+    result = check_finite({
         "d": d,
         "p": str(p),
         "n": str(n),
@@ -132,8 +180,56 @@ def verify(d: int, p, n, *, steps: int = DEFAULTS["steps"], seed: int = 0, batch
         **extra,
         "final_train_loss": res.losses[-1],
         "seconds": time.perf_counter() - t0,
-        "config": {**res.config, "model": model, "init_scale": init_scale, "mc_samples": mc_samples},
+        "config": {**res.config, "model": "param" if parameterization is not None else model,
+                   "param": None if parameterization is None else parameterization.name,
+                   "init_scale": init_scale, "mc_samples": mc_samples},
     }, "verify")
+    if save is not None:  # only a finite, checked model is written
+        _save_state(net, save)
+        result["saved"] = save
+    return result
+
+
+def _parameterization(param, d: int):
+    """The :class:`~markov_icl.symbolic.param.Parameterization` named by ``param`` at input length ``d``."""
+    from markov_icl.symbolic.param import PRESETS, Parameterization, preset
+
+    if isinstance(param, Parameterization):
+        if param.d != d:
+            raise MarkovICLError(f"parameterization {param.name!r} has d = {param.d}, but d = {d}")
+        return param
+    if not isinstance(param, str) or param not in PRESETS:
+        raise MarkovICLError(f"unknown parameterization {param!r}; allowed: {', '.join(PRESETS)}")
+    return preset(param, d)
+
+
+def _check_save(save) -> str:
+    """The path to save to, checked before any training: a file name in an existing, writable folder."""
+    if not isinstance(save, (str, os.PathLike)):
+        raise MarkovICLError(f"--save: expected a file name, got {type(save).__name__}")
+    path = os.fspath(save)
+    if not path or os.path.isdir(path):
+        raise MarkovICLError(f"--save {path!r}: is a folder, not a file name" if path else "--save: empty file name")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise MarkovICLError(f"--save {path!r}: the folder {folder!r} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise MarkovICLError(f"--save {path!r}: the folder {folder!r} is not writable")
+    return path
+
+
+def _save_state(net, path: str) -> None:
+    """``torch.save(net.state_dict())`` to ``path + ".tmp"``, then ``os.replace`` onto ``path``."""
+    import torch
+
+    tmp = path + ".tmp"
+    try:
+        torch.save(net.state_dict(), tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
 
 
 __all__ = ["verify", "DEFAULTS", "MODELS"]

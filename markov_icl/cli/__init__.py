@@ -24,6 +24,8 @@ COMMANDS = {
     "derive": "markov_icl.cli.derive",
     "verify": "markov_icl.cli.verify",
     "realize": "markov_icl.cli.realize",
+    "optimum": "markov_icl.cli.optimum",
+    "evaluate": "markov_icl.cli.evaluate",
     "experiment": "markov_icl.cli.experiment",
 }
 
@@ -33,6 +35,8 @@ SUMMARIES = {
     "derive": "write a derivation document (.tex/.pdf); 'all' also writes the report",
     "verify": "train a one-layer LSA and compare it with the exact optimum",
     "realize": "is X* realisable by a one-layer LSA; the best one-layer loss f*",
+    "optimum": "the exact best loss of a one-layer parameterization (ahn, zfb, gd, dense, sparse)",
+    "evaluate": "the exact population loss of a saved one-layer model",
     "experiment": "reproduce a figure of the paper (CSV + plot)",
 }
 

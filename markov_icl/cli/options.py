@@ -1,0 +1,27 @@
+"""Options that several subcommands share (the chain law and the point)."""
+
+from __future__ import annotations
+
+from markov_icl.errors import int_option
+
+KERNEL_HELP = "uniform | beta:AA,BA,AC,BC | fixed:A,C"
+INIT_HELP = "iid | correlated:MCQ,MCC,MCCQ[,PC] | query_conditional:PI0,PI1 | example_c5"
+
+
+def add_point_options(ap, *, numeric: bool) -> None:
+    """``--d``, ``--p``, ``--n``, ``--kernel``, ``--init``; with ``numeric`` p and n are required."""
+    ap.add_argument("--d", type=int_option, required=True, help="chain input length d >= 1")
+    if numeric:
+        ap.add_argument("--p", required=True, help="initial-state probability, exact (e.g. 1/2)")
+        ap.add_argument("--n", type=int_option, required=True, help="number of context chains")
+    else:
+        ap.add_argument("--p", default=None, help="initial-state probability, exact (e.g. 1/2); symbolic if omitted")
+        ap.add_argument("--n", default=None, help="number of context chains; symbolic if omitted")
+    ap.add_argument("--kernel", default="uniform", help=KERNEL_HELP)
+    ap.add_argument("--init", default="iid", help=INIT_HELP)
+
+
+def add_output_options(ap, max_d_help: str) -> None:
+    """``--max-d`` (raising the command's limit on d) and ``--json``."""
+    ap.add_argument("--max-d", type=int_option, default=None, help=max_d_help)
+    ap.add_argument("--json", action="store_true", help="print one JSON object")

@@ -1,7 +1,7 @@
 """Fig. 4: sparse vs dense one-layer LSA training curves reach the same loss.
 
-Setting (theory §9; the paper: n = 30, p = 0.3, B = 100 prompts per step): binary chains,
-uniform kernel prior, i.i.d. Bernoulli(p) initial states. A one-layer
+Setting (theory §9; the paper's, and the defaults: length-2 chains d = 1, n = 30, p = 0.3,
+B = 100 prompts per step): binary chains, uniform kernel prior, i.i.d. Bernoulli(p) initial states. A one-layer
 :class:`~markov_icl.numeric.lsa.DenseLSA` (dense ``P, Q``) and a
 :class:`~markov_icl.numeric.lsa.SparseLSA` (``yhat = b^T G A x_q``) are trained by Adam on the
 same stream of prompts (fresh every step, or a fixed dataset with ``dataset_size``) from
@@ -32,6 +32,7 @@ import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
@@ -45,9 +46,11 @@ MODELS = ("dense", "sparse")
 
 @dataclass(frozen=True)
 class Fig4Config(Config):
-    """Options of Fig. 4 (laptop-scale defaults; the paper's n, p, B)."""
+    """Options of Fig. 4 (the defaults are the paper's setting: d = 1, n = 30, p = 3/10, B = 100)."""
 
-    d: int = option(3, "chain input length d (at most --max-d)", "int>=1")
+    PAPER: ClassVar[dict] = {"d": 1, "n": 30, "p": "3/10", "batch": 100}
+
+    d: int = option(1, "chain input length d (the paper: 1, length-2 chains; at most --max-d)", "int>=1")
     max_d: int = option(DEFAULT_MAX_D["fig4"], "the largest d allowed (f* is certified up to d = 6)", "int>=1",
                         at_most=HARD_MAX_D, why="beyond it H alone has over 2e7 exact entries")
     n: int = option(30, "context chains (the paper: 30)", "int>=1")

@@ -25,8 +25,9 @@ Presets (:func:`preset`, :data:`PRESETS`):
   their repository chengxiang/LinearTransformer: ``P = [[P0, 0], [0, 1]]``, ``Q = [[Q0, 0],
   [0, 0]]`` in their token-major layout, prediction minus the query's label entry. In our
   column layout their attention is ``(1/n) P Z M Z^T Q^T Z``, so ``b = e_{d+1}``,
-  ``A = -[Q0^T; 0]``: ``yhat = -(1/n) sum_i y_i x_q^T Q0 x_i`` (``P0`` does not reach the
-  prediction; it is not a parameter here);
+  ``A = -[Q0^T; 0]`` (stored as ``A = [Q0^T; 0]`` with read-out sign ``-1``, the same ``X``):
+  ``yhat = -(1/n) sum_i y_i x_q^T Q0 x_i`` (``P0`` does not reach the prediction; it is not a
+  parameter here);
 * ``zfb``: Zhang, Frei and Bartlett (JMLR 2024), "Trained transformers learn linear models
   in-context", Section 3: ``W^PV = [[0, 0], [0, 1]]``, ``W^KQ = [[W11, 0], [0, 0]]``, prediction
   the label entry: ``b = e_{d+1}``, ``A = [W11; 0]``, ``yhat = (1/n) sum_i y_i x_i^T W11 x_q``

@@ -67,3 +67,13 @@ def test_every_field_is_a_command_line_option(name):
         assert flag(f.name) in flags or "--no-" + f.name.replace("_", "-") in flags, f.name
     # the defaults parse back to the default configuration
     assert from_namespace(mod.CONFIG, ap.parse_args([])) == mod.CONFIG()
+
+
+def test_fig4_default_is_the_papers_setting():
+    """The paper's Fig. 4: length-2 chains (d = 1), n = 30, p = 0.3, B = 100; --paper gives the same, and d = 3
+    stays an explicit option."""
+    import sympy as sp
+
+    for c in (Fig4Config(), Fig4Config.paper()):
+        assert (c.d, c.n, sp.Rational(c.p), c.batch) == (1, 30, sp.Rational(3, 10), 100)
+    assert Fig4Config.paper(d=3).d == 3

@@ -95,7 +95,8 @@ def check_multistate_d(states: int, d: int, max_d: int | None = None) -> int:
         t = MULTISTATE_SECONDS.get((states, limit + 1), "unknown")
         took = "" if t == "unknown" else (f" (d = {limit + 1} takes " + ("over 40 s" if t is None else f"{t:.0f} s")
                                           + " on a 2-core machine)")
-        hint = "" if max_d is not None else f"; --max-d {d} allows it"
+        hint = "" if max_d is not None else f"; --max-d {d} allows it" if d <= HARD_MAX_D else \
+            f"; --max-d raises it up to {HARD_MAX_D}"
         raise MarkovICLError(f"--d {d} is above objective's limit {limit} for {states} states{took}{hint}")
     return d
 
@@ -143,7 +144,8 @@ def check_d(command: str, d: int, max_d: int | None = None, seconds=None) -> int
     if d > limit:
         t = seconds(d) if seconds else 0
         took = f" (at d = {d} it takes about {_human(t)} on a 2-core machine)" if t >= 10 else ""
-        hint = "" if max_d is not None else f"; --max-d {d} allows it"
+        hint = "" if max_d is not None else f"; --max-d {d} allows it" if d <= HARD_MAX_D else \
+            f"; --max-d raises it up to {HARD_MAX_D}"
         which = "objective's limit" if command == "objective-symbolic" else f"{command}'s limit"
         what = " for symbolic p or n" if command == "objective-symbolic" else ""
         raise MarkovICLError(f"--d {d} is above {which} {limit}{what}{took}{hint}")

@@ -87,7 +87,7 @@ def _to_numpy(x) -> np.ndarray:
 def effective_params(model_or_params, sign: int = 1, param=None) -> tuple[np.ndarray, np.ndarray]:
     """``(sign * b, A)`` as float64 arrays from a model, a ``(P, Q)`` / ``(b, A)`` pair, a dict of them, or
     ``theta`` of a parameterization (``param``)."""
-    from markov_icl.symbolic.param import Parameterization, preset
+    from markov_icl.symbolic.param import Parameterization, exact_number, preset
 
     obj = model_or_params
     if hasattr(obj, "state_dict") and hasattr(obj, "forward"):  # a torch module
@@ -114,7 +114,7 @@ def effective_params(model_or_params, sign: int = 1, param=None) -> tuple[np.nda
             if p is None:
                 d = _d_of_theta(param, theta.size)
                 p = preset(param, d)
-            vals = dict(zip(p.params, (sp.Rational(*float(t).as_integer_ratio()) for t in theta)))
+            vals = dict(zip(p.params, map(exact_number, theta)))
             if len(vals) != theta.size:
                 raise MarkovICLError(f"theta has {theta.size} entries; {p.name!r} at d = {p.d} has {len(p.params)}")
             b = np.array([float(sp.sympify(x).xreplace(vals)) for x in p.b])
@@ -169,6 +169,7 @@ def loss_of(model_or_params, law, d: int | None = None, n=None, sign: int = 1, p
     """
     from markov_icl.symbolic.model import phi
     from markov_icl.symbolic.objective import f_tilde
+    from markov_icl.symbolic.param import exact_number
 
     if sign not in (1, -1):
         raise MarkovICLError(f"the read-out sign must be 1 or -1, got {sign}")
@@ -183,8 +184,7 @@ def loss_of(model_or_params, law, d: int | None = None, n=None, sign: int = 1, p
     H, beta, ey2 = objective_of(law, dd, n)
     if not all(x.is_Rational for x in (*H, *beta)):
         raise MarkovICLError("the law has free symbols: give every parameter a number")
-    X = phi([sp.Rational(*float(x).as_integer_ratio()) for x in b],
-            [[sp.Rational(*float(x).as_integer_ratio()) for x in row] for row in A])
+    X = phi([exact_number(x) for x in b], [[exact_number(x) for x in row] for row in A])
     f = f_tilde(X, H, list(beta), ey2)
     fstar = _f_tilde_star(H, beta, ey2)
     return ModelLoss(b, A, np.array([float(x) for x in X]), f, float(f), fstar)

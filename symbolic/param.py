@@ -304,17 +304,16 @@ def least_squares(M: sp.Matrix, X0: sp.Matrix, H, beta, E_y2) -> tuple[tuple, li
     if M.shape[1] == 0:
         theta = ()
     elif numeric:
-        import flint
+        from sympy.polys.domains import QQ
+        from sympy.polys.matrices import DomainMatrix
 
-        def fq(A):
-            return flint.fmpq_mat(A.rows, A.cols, [flint.fmpq(int(x.p), int(x.q)) for x in A])
+        from markov_icl.symbolic.solve import exact_solve
 
         try:
-            sol = fq(K).solve(fq(rhs))
-        except ZeroDivisionError:
+            theta = exact_solve(DomainMatrix.from_Matrix(K).convert_to(QQ), DomainMatrix.from_Matrix(rhs).convert_to(QQ))
+        except MarkovICLError:
             raise MarkovICLError("M^T H M is singular: the parameterization has redundant or tied directions "
                                  "that H does not separate") from None
-        theta = tuple(sp.Rational(int(v.p), int(v.q)) for v in sol.entries())
     else:
         if sp.simplify(K.det()) == 0:
             raise MarkovICLError("M^T H M is singular: the parameterization has redundant directions")

@@ -1,6 +1,6 @@
 """The paper's figures from trained models, with the exact losses beside them.
 
-Each module (``fig2`` ... ``fig5``) has a frozen configuration dataclass (``CONFIG``, see
+Each module (``fig2`` ... ``fig7``) has a frozen configuration dataclass (``CONFIG``, see
 :mod:`markov_icl.experiments.config`), ``run(config) -> result``, ``write(result, config,
 out)`` for the CSV and the figure, and ``summary(result, config, seconds)`` for the text the
 command line prints, so every figure runs from Python as from ``markov-icl experiment``.
@@ -12,6 +12,8 @@ EXPERIMENTS = {
     "fig3": "markov_icl.experiments.fig3",
     "fig4": "markov_icl.experiments.fig4",
     "fig5": "markov_icl.experiments.fig5",
+    "fig6": "markov_icl.experiments.fig6",
+    "fig7": "markov_icl.experiments.fig7",
 }
 
 __all__ = ["EXPERIMENTS"]

@@ -66,6 +66,8 @@ class Config:
 
     #: the paper's settings (field name -> value); empty when the figure has no preset
     PAPER: ClassVar[dict] = {}
+    #: what the preset is, when it is not the paper's own statement (shown by ``--help``)
+    PAPER_NOTE: ClassVar[str] = ""
 
     def __post_init__(self) -> None:
         for f in fields(self):

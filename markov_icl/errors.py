@@ -88,6 +88,37 @@ def check_positive_float(name: str, value) -> float:
 MAX_INT_CHARS = 30
 
 
+def check_device(value) -> str:
+    """A torch device name: ``cpu``, ``cuda``, ``cuda:N`` or ``mps``, and available on this machine.
+
+    Examples:
+        >>> check_device("cpu")
+        'cpu'
+        >>> check_device("gpu")
+        Traceback (most recent call last):
+        ...
+        markov_icl.errors.MarkovICLError: --device must be cpu, cuda, cuda:N or mps, got 'gpu'
+    """
+    import re
+
+    text = value.strip().lower() if isinstance(value, str) else value
+    if not isinstance(text, str) or not re.fullmatch(r"cpu|mps|cuda(:\d{1,3})?", text):
+        raise MarkovICLError(f"--device must be cpu, cuda, cuda:N or mps, got {shown(value)}")
+    if text == "cpu":
+        return text
+    import torch
+
+    if text.startswith("cuda"):
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        index = int(text.partition(":")[2] or 0)
+        if index >= count:
+            raise MarkovICLError(f"--device {text}: this machine has {count} CUDA device(s) visible to torch"
+                                 + (" (a CPU-only torch build, or no GPU)" if count == 0 else ""))
+    elif not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise MarkovICLError("--device mps: Apple's Metal backend is not available on this machine")
+    return text
+
+
 def int_option(text: str) -> int:
     """The ``type`` of integer options: a short decimal integer (error lines quote at most 80 characters)."""
     s = text.strip()

@@ -13,4 +13,9 @@ Uses PyTorch and NumPy, and :mod:`markov_icl.symbolic` only through its public f
   with standard errors.
 * :mod:`~markov_icl.numeric.train`: Adam / SGD on fresh prompts or a fixed dataset, seeded.
 * :mod:`~markov_icl.numeric.verify`: a trained one-layer LSA against the exact optimum.
+* :mod:`~markov_icl.numeric.pareto`: Pareto fronts and the generational distance (Fig. 2).
+* :mod:`~markov_icl.numeric.softmax`: a GPT-2 softmax transformer on chain tokens (Hugging Face
+  ``transformers``, optional extra ``[baselines]``; Figs. 6-7).
+* :mod:`~markov_icl.numeric.classical`: in-context logistic regression, linear SVM, 3-NN and
+  linear regression fitted per prompt (scikit-learn, extra ``[baselines]``; Fig. 6).
 """

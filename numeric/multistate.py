@@ -91,4 +91,37 @@ def monte_carlo_moments(S: int, d: int, n: int, samples: int, *, alpha: float = 
     return out
 
 
-__all__ = ["sample_multistate", "monte_carlo_moments"]
+def known_kernel_predictions(pb) -> torch.Tensor:
+    """The Bayes rule that knows each prompt's kernel: ``argmax_j K[s_{q,d}, j]`` (ties: the lower state)."""
+    chains = pb.chains.long()
+    B, n1, L1 = chains.shape
+    last = chains[:, n1 - 1, L1 - 2]
+    return pb.kernel[torch.arange(B), last].argmax(-1).double()
+
+
+def count_predictions(pb, states: int) -> torch.Tensor:
+    """The most frequent successor of ``s_{q,d}`` among the context transitions (ties: the lower state;
+    a state never left in the context predicts itself)."""
+    chains = pb.chains.long()  # (B, n+1, d+1)
+    B, n1, L1 = chains.shape
+    last = chains[:, n1 - 1, L1 - 2]
+    ctx = chains[:, : n1 - 1]
+    src, dst = ctx[:, :, :-1].reshape(B, -1), ctx[:, :, 1:].reshape(B, -1)
+    counts = torch.zeros(B, states, states, dtype=torch.float64)
+    counts.index_put_((torch.arange(B)[:, None].expand_as(src), src, dst), torch.ones_like(src, dtype=torch.float64),
+                      accumulate=True)
+    row = counts[torch.arange(B), last]
+    return torch.where(row.sum(-1) > 0, row.argmax(-1), last).double()
+
+
+def majority_predictions(pb, states: int) -> torch.Tensor:
+    """The most frequent label among the prompt's context chains (ties: the lower state): the rule that ignores
+    the query."""
+    y = pb.chains[:, :-1, -1].long()  # (B, n) context labels
+    counts = torch.zeros(y.shape[0], states, dtype=torch.float64)
+    counts.scatter_add_(1, y, torch.ones_like(y, dtype=torch.float64))
+    return counts.argmax(-1).double()
+
+
+__all__ = ["sample_multistate", "monte_carlo_moments", "known_kernel_predictions", "count_predictions",
+           "majority_predictions"]

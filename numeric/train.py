@@ -57,7 +57,8 @@ def train(model: nn.Module, law: ChainLaw, d: int, n: int, *, steps: int, batch:
           schedule: str = "constant", lr_final: float = 0.0, progress: bool = True,
           callback: Callable[[int, nn.Module, float], None] | None = None,
           sampler: Callable[[int, torch.Generator], PromptBatch] | None = None,
-          clip: float | None = None) -> TrainResult:
+          clip: float | None = None, device: str | torch.device | None = None,
+          loss_fn: Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor] | None = None) -> TrainResult:
     """Train ``model`` on prompts of ``law`` with the squared loss of theory §2.
 
     Args:
@@ -75,6 +76,11 @@ def train(model: nn.Module, law: ChainLaw, d: int, n: int, *, steps: int, batch:
         sampler: ``sampler(batch, generator) -> PromptBatch`` instead of ``law`` (e.g. the
             multi-state chains of :mod:`markov_icl.numeric.multistate`); ``law`` is then ignored.
         clip: clip the gradient norm to this before each step (None: no clipping).
+        device: move every batch there before the forward pass (the model must already be
+            there); prompts are sampled on the CPU either way, so the data stream does not
+            depend on the device.
+        loss_fn: ``loss_fn(model, Z0, y) -> scalar`` instead of the squared loss (e.g. the
+            cross-entropy of a classifier, :mod:`markov_icl.numeric.softmax`).
 
     Returns:
         A :class:`TrainResult` with the per-step training losses.
@@ -125,7 +131,9 @@ def train(model: nn.Module, law: ChainLaw, d: int, n: int, *, steps: int, batch:
         else:
             sel = torch.randperm(len(data), generator=gen)[:batch]
             Z0, y = data.Z0[sel], data.y[sel]
-        loss = ((model(Z0) - y) ** 2).mean()
+        if device is not None:
+            Z0, y = Z0.to(device), y.to(device)
+        loss = ((model(Z0) - y) ** 2).mean() if loss_fn is None else loss_fn(model, Z0, y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if clip is not None:

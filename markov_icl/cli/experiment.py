@@ -41,7 +41,8 @@ def register(sub, argv=()) -> None:
         ep.add_argument("--no-plot", action="store_true", help="write the CSV only")
         if mod.CONFIG.PAPER:
             ep.add_argument("--paper", action="store_true",
-                            help="the paper's settings (" + ", ".join(f"{k}={v}" for k, v in mod.CONFIG.PAPER.items())
+                            help=(mod.CONFIG.PAPER_NOTE or "the paper's settings") + " ("
+                                 + ", ".join(f"{k}={v}" for k, v in mod.CONFIG.PAPER.items())
                                  + "); options given explicitly still win")
         add_options(ep, mod.CONFIG)
         ep.set_defaults(func=_runner(mod))

@@ -77,3 +77,32 @@ def test_fig4_default_is_the_papers_setting():
     for c in (Fig4Config(), Fig4Config.paper()):
         assert (c.d, c.n, sp.Rational(c.p), c.batch) == (1, 30, sp.Rational(3, 10), 100)
     assert Fig4Config.paper(d=3).d == 3
+
+
+def test_fig2_fig3_presets_are_the_papers_stated_settings():
+    """Fig. 2: a 10-layer structured LSA, 100 context chains of length 5, p = 0.5. Fig. 3: |S| in {2, 3, 4},
+    L in {1, 2, 3}, 10 context chains, query length 6, 5 seeds."""
+    import sympy as sp
+
+    c2 = Fig2Config.paper()
+    assert (c2.layers, c2.n, c2.d + 1, sp.Rational(c2.p)) == (10, 100, 5, sp.Rational(1, 2))
+    c3 = Fig3Config.paper()
+    assert (c3.states, c3.layers, c3.n, c3.d + 1, c3.seeds) == ((2, 3, 4), (1, 2, 3), 10, 6, 5)
+
+
+@pytest.mark.parametrize("name", list(EXPERIMENTS))
+def test_every_figure_has_a_paper_preset_that_explicit_options_beat(name):
+    import importlib
+
+    mod = importlib.import_module(EXPERIMENTS[name])
+    assert mod.CONFIG.PAPER, f"{name} has no --paper preset"
+    ap = argparse.ArgumentParser()
+    add_options(ap, mod.CONFIG)
+    # an explicit value that differs from the preset: an int + 1, a shorter tuple
+    key, value = next((k, v) for k, v in mod.CONFIG.PAPER.items()
+                      if (isinstance(v, int) and not isinstance(v, bool)) or (isinstance(v, tuple) and len(v) > 1))
+    other = value[:1] if isinstance(value, tuple) else value + 1
+    argv = [flag(key), *map(str, other if isinstance(other, tuple) else [other])]
+    merged = from_namespace(mod.CONFIG, ap.parse_args(argv), paper=True)
+    assert getattr(merged, key) == other != value
+    assert all(getattr(merged, k) == v for k, v in mod.CONFIG.PAPER.items() if k != key)

@@ -18,6 +18,7 @@ DERIVATIONS = {
     "theorem_4_1": "markov_icl.derivations.theorem_4_1",
     "lemma_c8": "markov_icl.derivations.lemma_c8",
     "gaussian_regression": "markov_icl.derivations.gaussian_regression",
+    "dynamics": "markov_icl.derivations.dynamics",
 }
 
 __all__ = ["DERIVATIONS"]

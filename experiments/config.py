@@ -119,6 +119,21 @@ class Config:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
+def write_outputs(out, tables: dict, figure=None) -> list:
+    """Write each CSV of ``tables`` (file name -> rows, floats at full precision) into ``out`` atomically, then
+    ``figure = (file name, draw)`` with ``draw(path) -> path``; returns the paths written, in that order."""
+    from pathlib import Path
+
+    from markov_icl.io import write_records
+
+    out = Path(out)
+    written = [write_records(out / name, rows, float_format="") for name, rows in tables.items()]
+    if figure is not None:
+        name, draw = figure
+        written.append(draw(out / name))
+    return written
+
+
 def add_options(ap: argparse.ArgumentParser, config_cls: type[Config]) -> None:
     """Command-line options from the fields of ``config_cls``; an option not given is absent from the
     parsed namespace (``argparse.SUPPRESS``), so that merging can tell it from a default."""
@@ -154,4 +169,4 @@ def from_namespace(config_cls: type[Config], args: argparse.Namespace, paper: bo
     return config_cls.paper(**given) if paper else config_cls(**given)
 
 
-__all__ = ["Config", "option", "flag", "add_options", "from_namespace", "CHECKS"]
+__all__ = ["Config", "option", "flag", "add_options", "from_namespace", "write_outputs", "CHECKS"]

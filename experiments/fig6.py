@@ -49,8 +49,8 @@ from pathlib import Path
 import numpy as np
 
 from markov_icl.errors import MarkovICLError, check_device
-from markov_icl.experiments.config import Config, option
-from markov_icl.io import pyplot, save_figure, write_records
+from markov_icl.experiments.config import Config, option, write_outputs
+from markov_icl.io import pyplot, save_figure
 from markov_icl.limits import MAX_STEPS, check_prompt_entries
 from markov_icl.symbolic.laws import check_states, parse_alpha
 
@@ -292,12 +292,8 @@ def plot(summary_rows: list[dict], config: Fig6Config, path: Path) -> Path:
 def write(result, config: Fig6Config, out: Path, plot_figure: bool = True) -> list[Path]:
     """``fig6.csv``, ``fig6_summary.csv`` and ``fig6.png``."""
     rows, summary_rows = result
-    out = Path(out)
-    written = [write_records(out / "fig6.csv", rows, float_format=""),
-               write_records(out / "fig6_summary.csv", summary_rows, float_format="")]
-    if plot_figure:
-        written.append(plot(summary_rows, config, out / "fig6.png"))
-    return written
+    return write_outputs(out, {"fig6.csv": rows, "fig6_summary.csv": summary_rows},
+                         ("fig6.png", lambda path: plot(summary_rows, config, path)) if plot_figure else None)
 
 
 def summary(result, config: Fig6Config, seconds: float) -> str:

@@ -39,9 +39,9 @@ from pathlib import Path
 import numpy as np
 
 from markov_icl.errors import MarkovICLError
-from markov_icl.experiments.config import option
+from markov_icl.experiments.config import option, write_outputs
 from markov_icl.experiments.fig6 import SoftmaxConfig
-from markov_icl.io import pyplot, save_figure, write_records
+from markov_icl.io import pyplot, save_figure
 from markov_icl.limits import MAX_STEPS
 from markov_icl.symbolic.laws import parse_alpha
 
@@ -215,11 +215,8 @@ def plot(rows: list[dict], info: dict, config: Fig7Config, path: Path) -> Path:
 def write(result, config: Fig7Config, out: Path, plot_figure: bool = True) -> list[Path]:
     """``fig7.csv`` and ``fig7.png``."""
     rows, info = result
-    out = Path(out)
-    written = [write_records(out / "fig7.csv", rows, float_format="")]
-    if plot_figure:
-        written.append(plot(rows, info, config, out / "fig7.png"))
-    return written
+    return write_outputs(out, {"fig7.csv": rows},
+                         ("fig7.png", lambda path: plot(rows, info, config, path)) if plot_figure else None)
 
 
 def summary(result, config: Fig7Config, seconds: float) -> str:

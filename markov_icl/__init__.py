@@ -54,6 +54,10 @@ _EXPORTS = {
     "optimum": "markov_icl.symbolic.param",
     "Parameterization": "markov_icl.symbolic.param",
     "loss_of": "markov_icl.numeric.evaluate",
+    # exact learning dynamics (theory §12)
+    "PopulationLoss": "markov_icl.symbolic.dynamics",
+    "LinearFlow": "markov_icl.symbolic.dynamics",
+    "integrate_flow": "markov_icl.numeric.dynamics",
     # a second data family: Gaussian linear regression (exact moments)
     "GaussianLaw": "markov_icl.symbolic.gaussian",
     "sample_gaussian_prompts": "markov_icl.numeric.gaussian",

@@ -66,6 +66,11 @@ HARD_MAX_D = 20
 #: (docs/benchmarks.md)
 OBJECTIVE_SECONDS = {5: 0.52, 6: 0.62, 7: 1.06, 8: 1.73, 9: 2.18, 10: 5.31, 11: 8.93, 12: 19.2, 13: 40.0, 14: 85.8}
 SYMBOLIC_SECONDS = {5: 3.1, 6: 9.5, 7: 27.2}
+#: measured mean seconds of one ``realize`` cell of ``examples/atlas.toml`` (2 workers, 2-core machine, shared):
+#: the growth law ``markov-icl sweep`` schedules by (biggest first)
+REALIZE_SECONDS = {1: 0.28, 2: 0.83, 3: 1.63, 4: 5.38}
+#: measured seconds of the exact solve alone at d = 1..4 (n = 20), below :data:`OBJECTIVE_SECONDS`
+SOLVE_SECONDS_SMALL_D = {1: 0.01, 2: 0.012, 3: 0.015, 4: 0.02}
 
 
 #: default largest d of ``objective --states S`` (S > 2): the S-state objective grows far faster in d
@@ -215,6 +220,7 @@ def check_at_most(name: str, value: int, limit: int, why: str) -> int:
 
 
 __all__ = ["MAX_PROMPT_ENTRIES", "MAX_DIGITS", "MAX_SEED", "MAX_LAYERS", "MAX_MODEL_D", "MAX_STARTS", "MAX_STEPS",
-           "MAX_SAMPLES", "MAX_MC_ENTRIES", "ALPHA_RANGE", "check_mc_entries", "DEFAULT_MAX_D",
+           "MAX_SAMPLES", "MAX_MC_ENTRIES", "ALPHA_RANGE", "check_mc_entries", "DEFAULT_MAX_D", "REALIZE_SECONDS",
+           "SOLVE_SECONDS_SMALL_D",
            "MULTISTATE_MAX_D", "check_d", "check_multistate_d", "announce", "check_prompt_entries",
            "prompts_per_chunk", "check_seed", "check_at_most", "estimated_seconds"]

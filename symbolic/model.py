@@ -74,6 +74,10 @@ def _pair_index(d: int) -> tuple[list[int], list[int], list[int]]:
 
 
 def _exact_entry(x) -> bool:
+    from sympy.polys.rings import PolyElement
+
+    if isinstance(x, PolyElement):
+        return True
     return isinstance(x, (int, sp.Basic)) and not isinstance(x, bool) or (
         isinstance(x, Number) and not isinstance(x, (float, complex)) and type(x).__name__ != "bool_"
         and not isinstance(x, np.floating))
@@ -122,8 +126,8 @@ def phi(b, A):
         off_t = np.asarray(off, dtype=object if exact else np.float64)
     X = b[iu][:, None] * A[iv] + (off_t * b[iv])[:, None] * A[iu]  # (m, d): column j is X^(j)
     X = _swap(X).reshape(-1)
-    if exact:
-        return [sp.sympify(x) for x in X]
+    if exact:  # polynomial-ring elements stay in their ring
+        return [x if type(x).__name__ == "PolyElement" else sp.sympify(x) for x in X]
     return X
 
 

@@ -27,6 +27,8 @@ COMMANDS = {
     "optimum": "markov_icl.cli.optimum",
     "evaluate": "markov_icl.cli.evaluate",
     "experiment": "markov_icl.cli.experiment",
+    "dynamics": "markov_icl.cli.dynamics",
+    "sweep": "markov_icl.cli.sweep",
 }
 
 #: one line per subcommand for the top-level help (no module is imported to print it)
@@ -38,6 +40,8 @@ SUMMARIES = {
     "optimum": "the exact best loss of a one-layer parameterization (ahn, zfb, gd, dense, sparse)",
     "evaluate": "the exact population loss of a saved one-layer model",
     "experiment": "reproduce a figure of the paper (CSV + plot)",
+    "dynamics": "exact learning dynamics of a one-layer parameterization against training",
+    "sweep": "run a grid of commands on Ray or local processes, resumable",
 }
 
 DESCRIPTION = ("Symbolic derivation engine for in-context learning of linear self-attention on Markov-chain prompts. "

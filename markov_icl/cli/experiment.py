@@ -36,19 +36,25 @@ def register(sub, argv=()) -> None:
             continue
         mod = importlib.import_module(module_name)
         ep = exp.add_parser(name, help=_first_line(mod), description=_first_line(mod))
-        ep.add_argument("--out", default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
-        ep.add_argument("--threads", type=int_option, default=1, help="torch CPU threads (default 1)")
-        ep.add_argument("--no-plot", action="store_true", help="write the CSV only")
-        if mod.CONFIG.PAPER:
-            ep.add_argument("--paper", action="store_true",
-                            help=(mod.CONFIG.PAPER_NOTE or "the paper's settings") + " ("
-                                 + ", ".join(f"{k}={v}" for k, v in mod.CONFIG.PAPER.items())
-                                 + "); options given explicitly still win")
+        add_common_options(ep, mod, DEFAULT_OUT)
         add_options(ep, mod.CONFIG)
-        ep.set_defaults(func=_runner(mod))
+        ep.set_defaults(func=runner(mod))
 
 
-def _runner(mod):
+def add_common_options(ap, mod, default_out: str) -> None:
+    """``--out``, ``--threads``, ``--no-plot`` and, where the module's configuration has a preset, ``--paper``."""
+    ap.add_argument("--out", default=default_out, help=f"output folder (default {default_out})")
+    ap.add_argument("--threads", type=int_option, default=1, help="torch CPU threads (default 1)")
+    ap.add_argument("--no-plot", action="store_true", help="write the CSV only")
+    if mod.CONFIG.PAPER:
+        ap.add_argument("--paper", action="store_true",
+                        help=(mod.CONFIG.PAPER_NOTE or "the paper's settings") + " ("
+                             + ", ".join(f"{k}={v}" for k, v in mod.CONFIG.PAPER.items())
+                             + "); options given explicitly still win")
+
+
+def runner(mod):
+    """The ``func`` of a figure's subcommand: configuration, checks, run, outputs, summary."""
     def run(args) -> int:
         config = from_namespace(mod.CONFIG, args, paper=getattr(args, "paper", False))
         if not 1 <= args.threads <= (os.cpu_count() or 1):
@@ -69,4 +75,4 @@ def _runner(mod):
     return run
 
 
-__all__ = ["register"]
+__all__ = ["register", "add_common_options", "runner"]

@@ -1,0 +1,26 @@
+"""``markov-icl dynamics``: the exact gradient flow of a one-layer parameterization against training
+(:mod:`markov_icl.experiments.dynamics`, theory §12).
+
+Options are the fields of :class:`~markov_icl.experiments.dynamics.DynamicsConfig`, plus ``--out``
+(default ``build/dynamics``), ``--threads`` and ``--no-plot``, as for ``markov-icl experiment``.
+"""
+
+from __future__ import annotations
+
+from markov_icl.cli.experiment import add_common_options, runner
+from markov_icl.experiments.config import add_options
+
+DEFAULT_OUT = "build/dynamics"
+
+
+def register(sub, argv=()) -> None:
+    from markov_icl.experiments import dynamics
+
+    ap = sub.add_parser("dynamics", help="exact learning dynamics of a one-layer parameterization vs training",
+                        description=(dynamics.__doc__ or "").strip().splitlines()[0])
+    add_common_options(ap, dynamics, DEFAULT_OUT)
+    add_options(ap, dynamics.CONFIG)
+    ap.set_defaults(func=runner(dynamics))
+
+
+__all__ = ["register"]

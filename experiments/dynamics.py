@@ -102,7 +102,14 @@ def _bilinear_parts(param, theta: np.ndarray):
 def run(config: DynamicsConfig, progress: bool = True):
     """The trajectories and the predictions; returns ``(rows, adam_rows, info)``."""
     from markov_icl.numeric.dynamics import descend, integrate_flow, train_on_prompts
-    from markov_icl.symbolic.dynamics import LinearFlow, PopulationLoss, critical_point, escape_prediction, origin_saddle
+    from markov_icl.symbolic.dynamics import (
+        LinearFlow,
+        PopulationLoss,
+        critical_point,
+        escape_prediction,
+        origin_saddle,
+        reduced_critical_points,
+    )
     from markov_icl.symbolic.param import preset
     from markov_icl.symbolic.solve import solve
     from markov_icl.symbolic.varpro import best_one_layer
@@ -127,9 +134,11 @@ def run(config: DynamicsConfig, progress: bool = True):
         escape = escape_prediction(L, theta0)
         crit = critical_point(L, escape.theta_end)
         fs = best_one_layer(sol)
+        landscape = reduced_critical_points(L)
         info.update(origin_eigenvalues=saddle.eigenvalues.tolist(), origin_index=saddle.index,
                     f_star=float(fs.f_star), second_plateau=crit.loss, second_index=crit.index,
-                    second_unstable=float(crit.eigenvalues[0]))
+                    second_unstable=float(crit.eigenvalues[0]),
+                    critical_points=[{"loss": q.loss, "index": q.index} for q in landscape])
         T = c.time if c.time is not None else 6 * escape.t_mid
     steps = max(1, int(round(T / c.lr)))
     if steps > MAX_STEPS:
@@ -300,6 +309,8 @@ def summary(result, config: DynamicsConfig, seconds: float) -> str:
         f"{info['second_unstable']:+.3g})",
         f"end (t = {info['time']:g}): flow {st['loss_at_end']['flow']:.6f}, GD {st['loss_at_end']['gd']:.6f}, "
         f"GD on prompts {st['loss_at_end']['train']:.6f}; f* = {info['f_star']:.6f}, f~* = {info['f_tilde_star']:.6f}",
+        "critical points through the variable projection (loss, Hessian index; 0 = a local minimum): "
+        + ", ".join(f"{q['loss']:.6f} ({q['index']})" for q in info["critical_points"]),
         f"invariant ||b||^2 - ||A||_F^2 = {info['invariant_0']:.3e} at t = 0; largest drift: flow {drift['flow']:.1e} "
         f"(rtol {c.rtol:g}), GD {drift['gd']:.1e}, GD on prompts {drift['train']:.1e}, Adam {drift['adam']:.1e}",
     ]

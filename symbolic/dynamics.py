@@ -297,12 +297,7 @@ def escape_prediction(loss: PopulationLoss, theta0) -> EscapePrediction:
     """Predict the first plateau, its end and the escape time from ``theta0`` (sparse / dense parameterizations)."""
     sol, param = loss.solution, loss.param
     d, D = param.d, param.d + 1
-    syms = loss.symbols
-    idx = {s: i for i, s in enumerate(syms)}
-    b_idx = [idx[sp.sympify(x)] if sp.sympify(x) in idx else None for x in param.b]
-    A_idx = [[idx[sp.sympify(x)] if sp.sympify(x) in idx else None for x in row] for row in param.A]
-    if any(i is None for i in b_idx) or any(i is None for row in A_idx for i in row):
-        raise MarkovICLError("escape_prediction needs every entry of b and A free (the sparse or dense LSA)")
+    b_idx, A_idx = _bilinear_index(loss, "escape_prediction")
     # beta^T phi(b, A) = b^T C vec(A), vec stacking the columns a_j
     from markov_icl.symbolic.model import bilinear_tensor
 
@@ -327,14 +322,70 @@ def escape_prediction(loss: PopulationLoss, theta0) -> EscapePrediction:
         raise MarkovICLError("escape_prediction needs a small initialisation (its projection on the top direction "
                              f"must be below {w_mid:.3g}); got w0 = {w0:.3g}")
     t_mid = float(np.log((w_star / w0 - 1) / (w_star / w_mid - 1)) / (4 * sigma))
-    end = np.zeros(len(syms))
     sgn = 1.0 if g >= 0 else -1.0
-    end[b_idx] = sgn * np.sqrt(w_star) * u
-    A_end = sgn * np.sqrt(w_star) * A_top
+    end = _theta_of(loss, b_idx, A_idx, sgn * np.sqrt(w_star) * u, sgn * np.sqrt(w_star) * A_top)
+    return EscapePrediction(sigma, kappa, w0, ey2, after, t_mid, end)
+
+
+def _bilinear_index(loss: PopulationLoss, what: str):
+    """Positions in ``theta`` of the entries of ``b`` and ``A`` (every one must be a free parameter)."""
+    param = loss.param
+    idx = {s: i for i, s in enumerate(loss.symbols)}
+    b_idx = [idx.get(sp.sympify(x)) for x in param.b]
+    A_idx = [[idx.get(sp.sympify(x)) for x in row] for row in param.A]
+    if any(i is None for i in b_idx) or any(i is None for row in A_idx for i in row):
+        raise MarkovICLError(f"{what} needs every entry of b and A free (the sparse or dense LSA)")
+    return b_idx, A_idx
+
+
+def _theta_of(loss: PopulationLoss, b_idx, A_idx, b: np.ndarray, A: np.ndarray) -> np.ndarray:
+    """``theta`` with the given ``b`` and ``A`` (the dense LSA's other entries 0)."""
+    th = np.zeros(len(loss.symbols))
+    th[b_idx] = b
     for uu, row in enumerate(A_idx):
         for j, i in enumerate(row):
-            end[i] = A_end[uu, j]
-    return EscapePrediction(sigma, kappa, w0, ey2, after, t_mid, end)
+            th[i] = A[uu, j]
+    return th
+
+
+def reduced_critical_points(loss: PopulationLoss, starts: int = 32, seed: int = 0) -> list[CriticalPoint]:
+    """Critical points of a bilinear parameterization found through the variable projection (theory §6).
+
+    The reduced loss ``f(b) = min_A f(b, A)`` lives on the sphere of directions ``b``; each of its
+    critical points ``b`` (minima, maxima and saddles alike: a root search of its tangential gradient from
+    ``starts`` quasi-uniform directions, :func:`markov_icl.symbolic.varpro.OneLayerLoss.project`) gives the
+    critical point ``(b, A*(b))`` of ``f``, balanced (``||b|| = ||A||_F``) and polished by
+    :func:`critical_point`, whose exact Hessian index says what it is. Distinct points, by loss.
+    """
+    from scipy.optimize import root
+
+    from markov_icl.symbolic.varpro import OneLayerLoss, _hemisphere_points
+
+    b_idx, A_idx = _bilinear_index(loss, "reduced_critical_points")
+    ol = OneLayerLoss.of(loss.solution)
+    N = loss.param.d + 1
+    found: list[np.ndarray] = []
+    for b0 in _hemisphere_points(N, starts, seed):
+        V = np.linalg.qr(np.column_stack([b0, np.eye(N)]))[0][:, 1:N]
+
+        def tangential(y, b0=b0, V=V):
+            b = b0 + V @ y
+            return V.T @ ol.project(b / np.linalg.norm(b))[2]
+
+        res = root(tangential, np.zeros(N - 1), method="hybr", tol=1e-13)
+        b = b0 + V @ res.x
+        b /= np.linalg.norm(b)
+        if np.linalg.norm(ol.project(b)[2]) > 1e-8 or any(abs(b @ c) > 1 - 1e-8 for c in found):
+            continue
+        found.append(b)
+    points = []
+    for b in found:
+        _, A, _ = ol.project(b)
+        s = np.sqrt(max(np.linalg.norm(A), 1e-300))
+        c = critical_point(loss, _theta_of(loss, b_idx, A_idx, s * b, A / s))
+        if c.gradient_norm < 1e-9 and not any(abs(c.loss - q.loss) < 1e-12 and c.index == q.index for q in points):
+            points.append(c)
+    return sorted(points, key=lambda c: c.loss)
 
 
 @dataclass
@@ -442,4 +493,4 @@ class LinearFlow:
 
 
 __all__ = ["PopulationLoss", "linear_symmetries", "Saddle", "origin_saddle", "EscapePrediction", "escape_prediction",
-           "CriticalPoint", "critical_point", "LinearFlow"]
+           "CriticalPoint", "critical_point", "reduced_critical_points", "LinearFlow"]

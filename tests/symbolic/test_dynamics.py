@@ -244,3 +244,49 @@ def test_linear_flow_against_sgd_on_sampled_prompts():
     se = curves.std(0, ddof=1) / 2
     assert np.all(np.abs(curves.mean(0) - exact) <= 5 * se + 1e-12)
     assert np.abs(curves.mean(0) - exact)[1:].max() > 0  # the sampled curves are not the exact one
+
+
+def test_reduced_critical_points_match_a_scan_of_the_circle(sparse1):
+    """d = 1: the critical points of f(b) = min_A f(b, A) on the circle of directions, found by root search, are
+    the local extrema of a fine scan (minima -> index 0, maxima -> index 1 in the full space); the global one
+    is f* = f~* (realisable) and the escape's saddle is among them."""
+    from markov_icl.symbolic.dynamics import reduced_critical_points
+    from markov_icl.symbolic.varpro import OneLayerLoss
+
+    sol, L = sparse1
+    cps = reduced_critical_points(L)
+    ol = OneLayerLoss.of(sol)
+    ang = np.linspace(0, np.pi, 20001)
+    vals = np.array([ol.project(np.array([np.cos(a), np.sin(a)]))[0] for a in ang])
+    inner = vals[1:-1]
+    mins = inner[(inner < vals[:-2]) & (inner < vals[2:])]
+    maxs = inner[(inner > vals[:-2]) & (inner > vals[2:])]
+    if vals[0] < vals[1] and vals[-1] < vals[-2]:  # the period wraps at pi (b and -b)
+        mins = np.append(mins, vals[0])
+    got_min = sorted({round(c.loss, 7) for c in cps if c.index == 0})
+    got_sad = sorted({round(c.loss, 7) for c in cps if c.index == 1})
+    assert got_min == sorted({round(v, 7) for v in mins})
+    assert got_sad == sorted({round(v, 7) for v in maxs})
+    assert cps[0].loss == pytest.approx(float(sol.f_tilde_star), abs=1e-12) and cps[0].index == 0
+    assert any(abs(c.loss - 0.3549066932) < 1e-9 and c.index == 1 for c in cps)
+
+
+@pytest.mark.slow
+def test_d2_flow_ends_in_a_spurious_local_minimum():
+    """d = 2, p = 1/2, n = 10: the landscape has two local minima, f* and one 5e-4 above it, and the gradient
+    flow from seeded random initialisations (scales 1e-3 and 1e-1) ends in the upper one (the certified f* of
+    the variable projection is the oracle for the lower)."""
+    from markov_icl.symbolic.dynamics import reduced_critical_points
+    from markov_icl.symbolic.varpro import best_one_layer
+
+    sol = solve(2, "1/2", 10)
+    L = PopulationLoss(preset("sparse", 2), sol)
+    minima = [c for c in reduced_critical_points(L) if c.index == 0]
+    f_star = best_one_layer(sol).f_star
+    assert len(minima) == 2 and minima[0].loss == pytest.approx(f_star, abs=1e-10)
+    loss, grad = L.lambdify()
+    for seed, scale in ((0, 1e-3), (1, 1e-1)):
+        th0 = np.random.default_rng(seed).normal(0, scale, 9)
+        _, th = integrate_flow(grad, th0, 2000.0, [2000.0], rtol=1e-9)
+        assert float(loss(th)[0]) == pytest.approx(minima[1].loss, abs=1e-8)
+        assert minima[1].loss - f_star > 4e-4

@@ -88,7 +88,7 @@ class Spec:
     figure: str | None
     grid: dict
     options: dict
-    text: str = field(repr=False, default="")
+    text: str = field(repr=False, default="", compare=False)
 
 
 def _values(key: str, v) -> list:

@@ -204,3 +204,12 @@ def test_realize_sweep_writes_the_atlas(tmp_path, capsys):
     assert [(r["n"], r["realizable"]) for r in rows] == [("5", "False"), ("10", "True")]
     assert float(rows[0]["gap"]) == pytest.approx(2.788e-5, rel=1e-3) and float(rows[1]["gap"]) == 0
     assert (tmp_path / "o" / "atlas.png").exists()
+
+
+def test_same_sweep_with_other_comments_resumes(tmp_path):
+    spec_file = tmp_path / "s.toml"
+    spec_file.write_text('kind = "objective"\n[grid]\nd = [1]\n[options]\np = "1/2"\nn = 4\n')
+    assert main(["sweep", str(spec_file), "--out", str(tmp_path / "o"), "--workers", "1"]) == 0
+    spec_file.write_text('# the same sweep, reformatted\nkind = "objective"\n[grid]\nd = [ 1 ]\n[options]\nn = 4\np = "1/2"\n')
+    assert main(["sweep", str(spec_file), "--out", str(tmp_path / "o"), "--workers", "1"]) == 0
+    assert len(_rows(tmp_path / "o")) == 1

@@ -85,20 +85,6 @@ def _crossing(t: np.ndarray, y: np.ndarray, level: float) -> float | None:
     return float(t[i - 1] + (level - y[i - 1]) * (t[i] - t[i - 1]) / (y[i] - y[i - 1]))
 
 
-def _bilinear_parts(param, theta: np.ndarray):
-    """``(b, A)`` of each row of ``theta`` (float), from the parameterization's exact b and A."""
-    import sympy as sp
-
-    fb = sp.lambdify(param.params, list(param.b), "numpy")
-    fA = sp.lambdify(param.params, [list(r) for r in param.A], "numpy")
-    out = []
-    for th in theta:
-        b = np.asarray(fb(*th), float)
-        A = np.asarray(fA(*th), float)
-        out.append((b, A))
-    return out
-
-
 def run(config: DynamicsConfig, progress: bool = True):
     """The trajectories and the predictions; returns ``(rows, adam_rows, info)``."""
     from markov_icl.numeric.dynamics import descend, integrate_flow, train_on_prompts
@@ -169,11 +155,13 @@ def run(config: DynamicsConfig, progress: bool = True):
         adam_rows = [{"step": s, "loss": v} for s, v in zip(t_ad, loss_fn(th_ad))]
     else:
         predicted = escape.loss_at(t_gd)
-        Q = L.rescaling_invariant()
-        q_fn = _invariant_fn(L, Q)
-        inv = {name: q_fn(th) for name, th in (("flow", th_fl), ("gd", th_gd), ("train", th_tr), ("adam", th_ad))}
-        parts = _bilinear_parts(param, th_fl)
-        svs = np.array([np.linalg.norm(b) * np.linalg.svd(A, compute_uv=False) for b, A in parts])
+        def invariant(th):  # ||b||^2 - ||A||_F^2 (L.rescaling_invariant, every entry of b and A free here)
+            b, A = L.bilinear_parts(th)
+            return (b ** 2).sum(-1) - (A ** 2).sum((-2, -1))
+
+        inv = {name: invariant(th) for name, th in (("flow", th_fl), ("gd", th_gd), ("train", th_tr), ("adam", th_ad))}
+        b_fl, A_fl = L.bilinear_parts(th_fl)
+        svs = np.linalg.norm(b_fl, axis=-1)[:, None] * np.linalg.svd(A_fl, compute_uv=False)
         level = (escape.plateau + escape.after) / 2
         info["stages"] = {
             "escape_time_predicted": escape.t_mid,
@@ -193,13 +181,6 @@ def run(config: DynamicsConfig, progress: bool = True):
         adam_rows = [{"step": s, "loss": v, "invariant": q} for s, v, q in zip(t_ad, loss_fn(th_ad), inv["adam"])]
     info.update(time=T, steps=steps, theta0=theta0.tolist(), linear=linear)
     return rows, adam_rows, info
-
-
-def _invariant_fn(L, Q):
-    import sympy as sp
-
-    f = sp.lambdify(L.symbols, Q.as_expr(), "numpy")
-    return lambda th: np.asarray(f(*[th[..., i] for i in range(th.shape[-1])]), float) + 0 * th[..., 0]
 
 
 def plot(result, config: DynamicsConfig, path: Path) -> Path:

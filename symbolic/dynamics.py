@@ -159,6 +159,13 @@ class PopulationLoss:
         return sum((self.gens[idx[s]] ** 2 for s in b_syms), self.ring(0)) - \
             sum((self.gens[idx[s]] ** 2 for s in A_syms), self.ring(0))
 
+    def bilinear_parts(self, theta) -> tuple[np.ndarray, np.ndarray]:
+        """``(b, A)`` of float parameters ``theta`` (``(k,)`` or ``(batch, k)``): ``(..., d+1)`` and ``(..., d+1, d)``,
+        for a parameterization whose every entry of ``b`` and ``A`` is free (sparse, dense)."""
+        b_idx, A_idx = _bilinear_index(self, "bilinear_parts")
+        th = np.asarray(theta, dtype=np.float64)
+        return th[..., b_idx], th[..., np.array(A_idx)]
+
     def invariant_derivative(self, invariant=None) -> sp.Expr:
         """``dQ/dt = -grad Q . grad f`` along the gradient flow, as an exact polynomial (0 for an invariant)."""
         Q = self.rescaling_invariant() if invariant is None else invariant

@@ -125,7 +125,7 @@ def estimate_loss(model: nn.Module, law: ChainLaw, d: int, n: int, samples: int,
     """
     gen = make_generator(generator, seed)
     m = _Moments()
-    dtype = next(model.parameters()).dtype
+    dtype = next(model.parameters(), torch.zeros((), dtype=torch.float64)).dtype  # parameter-free models: float64
     chunk = min(chunk, prompts_per_chunk(n, d))
     for k in _chunks(samples, chunk):
         pb = sample_prompts(law, d, n, k, generator=gen, dtype=dtype)

@@ -48,13 +48,17 @@ class MultiStateTerms:
         S: number of states (>= 2).
         d: chain input length (>= 1).
         alpha: Dirichlet concentration (exact rational > 0, or symbolic).
+        constant_input: append a constant coordinate 1 to every input, ``z = (x, 1, y)`` (theory §13): the
+            objective of an LSA with ``d + 1`` inputs (:attr:`d` is then ``d + 1``, :attr:`chain_d` the chain's).
     """
 
-    def __init__(self, S: int, d: int, alpha=None):
+    def __init__(self, S: int, d: int, alpha=None, constant_input: bool = False):
         self.S = check_states(S)
-        self.d = check_d(d)
+        self.chain_d = check_d(d)
+        self.constant_input = bool(constant_input)
+        self.d = self.chain_d + int(self.constant_input)  # the model's input dimension (a constant coordinate 1)
         self.kernel = DirichletKernel(S, parse_alpha(alpha))
-        self.idx = Index(d)
+        self.idx = Index(self.d)
         self.domain = self.kernel.domain
         self.ctx = flint.fmpz_mpoly_ctx.get(tuple(f"k{i}{j}" for i in range(S) for j in range(S)), "lex")
         self._row_cache: dict = {}
@@ -87,10 +91,14 @@ class MultiStateTerms:
             out += v
         return out
 
-    def _exps(self, positions) -> tuple[int, ...]:
-        e = [0] * (self.d + 1)
-        for t in positions:
-            e[t - 1] += 1
+    def _exps(self, coords) -> tuple[int, ...]:
+        """Exponents of the chain positions of input coordinates (the constant coordinate has none)."""
+        e = [0] * (self.chain_d + 1)
+        for t in coords:
+            if t <= self.chain_d:
+                e[t - 1] += 1
+            elif t > self.d:  # the label
+                e[self.chain_d] += 1
         return tuple(e)
 
     def integrate(self, poly):

@@ -31,6 +31,7 @@ from sympy.polys.matrices import DomainMatrix
 from markov_icl.errors import MarkovICLError, check_int
 from markov_icl.symbolic.laws import N_SYMBOL, ChainLaw, parse_value
 from markov_icl.symbolic.moments import (
+    _R,
     KernelFunctional,
     coefficient_rows,
     conditional_moment,
@@ -128,31 +129,46 @@ class ObjectiveTerms:
         law: the chain law; its kernel law fixes the tables, its initial law the weights.
         product_form: if True, build the paper's Lemma 3.2 product form
             ``E[x_qi x_qj] E[G G]`` instead of the exact shared-kernel H (theory §4).
+        constant_input: append a constant coordinate 1 to every input, ``z = (x, 1, y)``: the objective of
+            an LSA with ``d + 1`` inputs (theory §13); :attr:`d` is then ``d + 1`` (the index's), and
+            :attr:`chain_d` the chain's.
 
     The values depend on p, n, and the other free parameters only through
     :meth:`weights`; :meth:`H` / :meth:`beta` combine them (numbers or symbols).
     """
 
-    def __init__(self, d: int, law: ChainLaw | None = None, product_form: bool = False):
-        self.d = check_d(d)
+    def __init__(self, d: int, law: ChainLaw | None = None, product_form: bool = False, constant_input: bool = False):
+        self.chain_d = check_d(d)
+        self.constant_input = bool(constant_input)
+        self.d = self.chain_d + int(self.constant_input)  # the model's input dimension (the index's d)
         self.law = law or ChainLaw.default()
         self.product_form = product_form
-        self.idx = Index(d)
-        self.kf = KernelFunctional(self.law.kernel, d)
+        self.idx = Index(self.d)
+        self.kf = KernelFunctional(self.law.kernel, self.chain_d)
         self.domain = self.kf.domain
         self._build()
 
     # -- tables ---------------------------------------------------------------
+    def _position(self, coord: int) -> int | None:
+        """The chain position of input coordinate ``coord`` (1-based; ``d + 1`` is the label): the constant
+        coordinate ``chain_d + 1`` of a constant input has none (its value is 1)."""
+        if coord <= self.chain_d:
+            return coord
+        return None if coord <= self.d else self.chain_d + 1
+
+    def _set(self, coords) -> frozenset[int]:
+        return frozenset(t for t in map(self._position, coords) if t is not None)
+
     def _rows(self, sets, e):
-        polys = [conditional_moment(frozenset(s))[e] for s in sets]
-        return integer_matrix(coefficient_rows(polys, self.d), self.domain)
+        polys = [conditional_moment(frozenset(s))[e] if s else (_R.one if e == 0 else _R.zero) for s in sets]
+        return integer_matrix(coefficient_rows(polys, self.chain_d), self.domain)
 
     def _build(self) -> None:
         d, idx, kf = self.d, self.idx, self.kf
         ypos = d + 1
-        qsets = [{j, k} for (j, k) in idx.query_pairs]
-        csets = [{u, v} for (u, v) in idx.pairs]
-        ysets = [{j, ypos} for j in range(1, d + 1)]
+        qsets = [self._set((j, k)) for (j, k) in idx.query_pairs]
+        csets = [self._set((u, v)) for (u, v) in idx.pairs]
+        ysets = [self._set((j, ypos)) for j in range(1, d + 1)]
         # every union of two context pairs, as a set (<= 4 positions)
         union_of = {}
         tsets: list[frozenset[int]] = []
@@ -169,7 +185,7 @@ class ObjectiveTerms:
         Cc = [self._rows(csets, e) for e in (0, 1)]
         Ny = [self._rows(ysets, e) for e in (0, 1)]
         Tq = [self._rows(tsets, e) for e in (0, 1)]
-        Yv = [self._rows([{ypos}], e) for e in (0, 1)]
+        Yv = [self._rows([self._set((ypos,))], e) for e in (0, 1)]
         M0 = kf.shifted_matrix((0, 0))
         Lv = kf.vector()
         M0Ct = [M0 * Cc[e].transpose() for e in (0, 1)]
@@ -193,7 +209,7 @@ class ObjectiveTerms:
             lam = (Nq[e0] * M0Tt[e1]).to_list()  # nq x nT
             self.part1[(e0, e1)] = [self._gather(lam[q]) for q in range(nq)]
         # (1 - 1/n) part: L(nu^e0 mu^e1 mu'^e2) = C^e1 (sum_g nu_g M^(g)) C^e2^T
-        shifted = [kf.shifted_matrix(g) for g in monomials(d)]
+        shifted = [kf.shifted_matrix(g) for g in monomials(self.chain_d)]
         nu = [Nq[e].to_list() for e in (0, 1)]
         Ct = [Cc[e].transpose() for e in (0, 1)]
         self.part2 = {e: [None] * nq for e in E3}

@@ -65,6 +65,8 @@ class OneLayerLoss:
         if self.H.shape != (self.idx.dm, self.idx.dm) or self.beta.shape != (self.idx.dm,):
             raise MarkovICLError(f"H must be {self.idx.dm} x {self.idx.dm} and beta of length {self.idx.dm}")
         self._T = bilinear_tensor(d)  # phi^(j)_r = sum_{k,l} b_k T[k, r, l] A_{l j}
+        #: True when H is singular (the LSA with a constant input): :meth:`project` then solves by least squares
+        self.singular = False
 
     @classmethod
     def of(cls, solution) -> "OneLayerLoss":
@@ -95,10 +97,13 @@ class OneLayerLoss:
         M = np.kron(np.eye(d), M0)  # phi = M vec_j(A), vec_j stacking the columns a_j
         G = M.T @ self.H @ M
         rhs = M.T @ self.beta
-        try:
-            a = np.linalg.solve(G, rhs)
-        except np.linalg.LinAlgError:
-            a = np.linalg.lstsq(G, rhs, rcond=None)[0]
+        if getattr(self, "singular", False):  # H has a null space (a constant input): least squares in its range
+            a = np.linalg.lstsq(G, rhs, rcond=1e-10)[0]
+        else:
+            try:
+                a = np.linalg.solve(G, rhs)
+            except np.linalg.LinAlgError:
+                a = np.linalg.lstsq(G, rhs, rcond=None)[0]
         A = a.reshape(d, N).T
         x = self.phi(b, A)
         f = float(self.E_y2 - rhs @ a)

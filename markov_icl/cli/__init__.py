@@ -29,6 +29,8 @@ COMMANDS = {
     "experiment": "markov_icl.cli.experiment",
     "dynamics": "markov_icl.cli.dynamics",
     "sweep": "markov_icl.cli.sweep",
+    "bayes": "markov_icl.cli.bayes",
+    "softmax": "markov_icl.cli.softmax",
 }
 
 #: one line per subcommand for the top-level help (no module is imported to print it)
@@ -42,6 +44,8 @@ SUMMARIES = {
     "experiment": "reproduce a figure of the paper (CSV + plot)",
     "dynamics": "exact learning dynamics of a one-layer parameterization against training",
     "sweep": "run a grid of commands on Ray or local processes, resumable",
+    "bayes": "the exact Bayes floor: risk and accuracy of the Bayes-optimal in-context predictor",
+    "softmax": "exact one-layer softmax attention: loss at Q = 0, best loss, gradient flow",
 }
 
 DESCRIPTION = ("Symbolic derivation engine for in-context learning of linear self-attention on Markov-chain prompts. "

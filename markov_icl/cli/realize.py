@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from markov_icl.errors import check_int, int_option
+from markov_icl.errors import MarkovICLError, check_int, int_option
 from markov_icl.limits import DEFAULT_MAX_D, MAX_STARTS, check_at_most, check_d, check_seed
 from markov_icl.symbolic.varpro import MAX_CERTIFIED_D, realize_optimum
 
@@ -48,14 +48,39 @@ def register(sub, argv=()) -> None:
                                     "(Remark C.15) and the gap f* - f~*.")
     ap.add_argument("--d", type=int_option, required=True,
                     help=f"chain input length d >= 1 (f* certified for d <= {MAX_CERTIFIED_D})")
-    ap.add_argument("--p", required=True, help="initial-state probability, exact rational in (0, 1)")
+    ap.add_argument("--p", default=None, help="initial-state probability, exact rational in (0, 1) (required unless "
+                                              "--constant-input --states S > 2)")
     ap.add_argument("--n", required=True, help="number of context chains (integer >= 1)")
     ap.add_argument("--starts", type=int_option, default=None, help="multistart directions for f* (d >= 2)")
     ap.add_argument("--seed", type=int_option, default=0, help="seed of the start directions")
     ap.add_argument("--max-d", type=int_option, default=None,
                     help=f"raise the limit on d (default {DEFAULT_MAX_D['realize']}, the certified range of f*)")
+    ap.add_argument("--constant-input", action="store_true",
+                    help="the LSA with a constant input (x, 1) beside the plain one (docs/theory.md section 13); "
+                         "also takes --kernel, --init, --states")
+    ap.add_argument("--kernel", default="uniform", help="with --constant-input: the kernel law (default uniform)")
+    ap.add_argument("--init", default="iid", help="with --constant-input: the initial law (default iid)")
+    ap.add_argument("--states", type=int_option, default=2, help="with --constant-input: chain states S (default 2)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.set_defaults(func=run)
+
+
+def format_constant(res: dict) -> str:
+    """A readable summary of :meth:`~markov_icl.symbolic.constant_input.ConstantInputOptimum.to_dict`."""
+    return "\n".join([
+        f"markov-icl realize --constant-input  d={res['d']}  p={res['p'] if res['p'] is not None else '(unused)'}  "
+        f"n={res['n']}  kernel={res['kernel']}  init={res['init']}"
+        + (f"  states={res['states']}" if res["states"] != 2 else ""),
+        f"inputs (x, 1): an LSA on D = {res['D']} inputs; H has rank {res['rank']} of {res['dm']}"
+        + (" (binary states: z_u^2 = z_u makes G_(u,u) and G_(u,c) one feature)" if res["rank"] < res["dm"] else ""),
+        f"f~* (constant input)    = {res['f_tilde_star']} ~ {res['f_tilde_star_float']:.12g}",
+        f"f~* (paper's LSA)       = {res['f_tilde_star_plain']} ~ {res['f_tilde_star_plain_float']:.12g}",
+        f"f*  (constant input)    = {res['f_star']:.12g}   gap f* - f~* = {res['gap']:.3e}",
+        f"f*  (paper's LSA)       = {res['f_star_plain']:.12g}",
+        f"basic X* realizable: {res['realizable_basic_X_star']}  ({res['reason']})",
+        f"certificate: H on its {res['rank']} pivot columns positive definite: {res['H_positive_definite_on_pivots']} "
+        f"({res['certificate']}); f*: {res['f_star_certificate']}",
+    ])
 
 
 def run(args) -> int:
@@ -65,6 +90,18 @@ def run(args) -> int:
     if args.starts is not None:
         check_at_most("--starts", check_int("--starts", args.starts), MAX_STARTS, "each start is a BFGS run")
     check_seed("--seed", check_int("--seed", args.seed, 0))
+    if args.constant_input:
+        from markov_icl.symbolic.constant_input import constant_input_optimum
+
+        check_d("realize", args.d + 1, args.max_d)
+        res = constant_input_optimum(args.d, None if args.states > 2 else args.p, args.n, kernel=args.kernel,
+                                     init=args.init, states=args.states, starts=args.starts, seed=args.seed,
+                                     progress=progress_bar).to_dict()
+        print(json.dumps(res, allow_nan=False) if args.json else format_constant(res))
+        return 0
+    if (args.kernel, args.init, args.states) != ("uniform", "iid", 2):
+        raise MarkovICLError("--kernel, --init and --states apply to --constant-input; realize of the paper's LSA uses "
+                             "the uniform kernel and i.i.d. starts")
     res = realize_optimum(args.d, args.p, args.n, starts=args.starts, seed=args.seed, progress=progress_bar).to_dict()
     print(json.dumps(res, allow_nan=False) if args.json else format_result(res))
     return 0

@@ -80,7 +80,7 @@ def _integrator(prior, gens=(a, c)):
     return integ
 
 
-def enumerate_objective(d, n, p, prior="uniform", init="iid", product_form=False):
+def enumerate_objective(d, n, p, prior="uniform", init="iid", product_form=False, constant_input=False):
     """Exact H, beta, E[y^2] by enumerating every binary prompt of n context chains and a query.
 
     Args:
@@ -90,12 +90,19 @@ def enumerate_objective(d, n, p, prior="uniform", init="iid", product_form=False
         init: "iid", or ("qc", pi0, pi1): s_q ~ Bern(p), s_i | s_q ~ Bern(pi_{s_q}).
         product_form: the paper's Lemma 3.2 product form ``E[x_qi x_qj] E[G G]``, each factor
             integrated over the kernel separately.
+        constant_input: every chain's input gets a constant coordinate 1 after its d states,
+            ``z = (x, 1, y)``, so the features are those of an LSA on (d + 1)-dimensional inputs.
     """
     p = sp.sympify(p)
     K = [[1 - a, a], [c, 1 - c]]
-    idx = feature_index(d)
+    D = d + 1 if constant_input else d  # the model's input dimension
+    idx = feature_index(D)
     dm = len(idx)
     L = d + 1
+
+    def z(ch):
+        return tuple(ch[:d]) + ((1,) if constant_input else ()) + (ch[d],)
+
     gens = (a, c) + tuple(sorted(p.free_symbols, key=str))
     zero = sp.Poly(0, *gens, domain="QQ")
     H = [[zero] * dm for _ in range(dm)]
@@ -121,8 +128,9 @@ def enumerate_objective(d, n, p, prior="uniform", init="iid", product_form=False
         P = sp.Poly(sp.expand(w), *gens, domain="QQ")
         if P.is_zero:
             continue
-        G = [[sp.Rational(sum(ch[u] * ch[v] for ch in ctx), n) for v in range(L)] for u in range(L)]
-        phi = [q[j - 1] * G[u - 1][v - 1] for (j, u, v) in idx]
+        zs, zq = [z(ch) for ch in ctx], z(q)
+        G = [[sp.Rational(sum(ch[u] * ch[v] for ch in zs), n) for v in range(D + 1)] for u in range(D + 1)]
+        phi = [zq[j - 1] * G[u - 1][v - 1] for (j, u, v) in idx]
         g = [G[u - 1][v - 1] for (_, u, v) in idx]
         y = q[L - 1]
         for r in range(dm):

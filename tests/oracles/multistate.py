@@ -54,10 +54,13 @@ def _exact(alpha) -> sp.Expr:
     return a
 
 
-def enumerate_multistate(S: int, d: int, n: int, alpha) -> tuple[sp.Matrix, sp.Matrix, sp.Expr]:
-    """Exact ``H``, ``h`` and ``E[y^2]`` by enumerating every S-state prompt of size (d, n)."""
+def enumerate_multistate(S: int, d: int, n: int, alpha, constant_input: bool = False) -> tuple[sp.Matrix, sp.Matrix,
+                                                                                              sp.Expr]:
+    """Exact ``H``, ``h`` and ``E[y^2]`` by enumerating every S-state prompt of size (d, n); with
+    ``constant_input`` every input gets a constant coordinate 1, ``z = (x, 1, y)``."""
     alpha = _exact(alpha)
-    idx = feature_index(d)
+    D = d + 1 if constant_input else d
+    idx = feature_index(D)
     dm = len(idx)
     L = d + 1
     acc = defaultdict(lambda: [sp.zeros(dm, dm), sp.zeros(dm, 1), sp.Integer(0)])
@@ -68,10 +71,11 @@ def enumerate_multistate(S: int, d: int, n: int, alpha) -> tuple[sp.Matrix, sp.M
             for s, t in zip(ch, ch[1:]):
                 c[s][t] += 1
         key = tuple(tuple(row) for row in c)
-        ctx, q = chains[:n], chains[n]
-        G = [[sp.Rational(sum(ch[u] * ch[v] for ch in ctx), n) for v in range(L)] for u in range(L)]
+        zs = [tuple(ch[:d]) + ((1,) if constant_input else ()) + (ch[d],) for ch in chains]
+        ctx, q = zs[:n], zs[n]
+        G = [[sp.Rational(sum(ch[u] * ch[v] for ch in ctx), n) for v in range(D + 1)] for u in range(D + 1)]
         phi = sp.Matrix([q[j - 1] * G[u - 1][v - 1] for (j, u, v) in idx])
-        y = q[L - 1]
+        y = q[D]
         slot = acc[key]
         slot[0] += phi * phi.T
         slot[1] += y * phi

@@ -19,6 +19,8 @@ DERIVATIONS = {
     "lemma_c8": "markov_icl.derivations.lemma_c8",
     "gaussian_regression": "markov_icl.derivations.gaussian_regression",
     "dynamics": "markov_icl.derivations.dynamics",
+    "bayes": "markov_icl.derivations.bayes",
+    "softmax": "markov_icl.derivations.softmax",
 }
 
 __all__ = ["DERIVATIONS"]

@@ -14,6 +14,7 @@ EXPERIMENTS = {
     "fig5": "markov_icl.experiments.fig5",
     "fig6": "markov_icl.experiments.fig6",
     "fig7": "markov_icl.experiments.fig7",
+    "learners": "markov_icl.experiments.learners",
 }
 
 __all__ = ["EXPERIMENTS"]

@@ -7,9 +7,12 @@ trained by Adam on the squared loss with fresh prompts every step; accuracy is t
 fraction of held-out prompts whose prediction, rounded to the nearest state (and
 clipped to ``0..S-1``), equals the query's label. Mean and standard deviation over seeds.
 
-Reference columns in the CSV: ``bayes_known_K`` (predict ``argmax_j K_{s_q,d, j}`` with
-the true kernel: no in-context method can beat it on average) and ``counts``
-(predict the most frequent successor of ``s_{q,d}`` among the context transitions).
+Reference columns in the CSV: ``bayes`` (the Bayes-optimal in-context rule, the posterior mode of the
+query's label given the prompt under the Dirichlet prior, :class:`~markov_icl.numeric.bayes.BayesPredictor`:
+the true ceiling on every in-context learner's accuracy, scored on the same prompts), ``bayes_known_K``
+(predict ``argmax_j K_{s_q,d, j}`` with the true kernel: an oracle that sees K, not an in-context learner,
+so it lies above the ceiling) and ``counts`` (predict the most frequent successor of ``s_{q,d}`` among the
+context transitions).
 
 Outputs (atomic writes): ``fig3.csv`` (one row per S, L, seed), ``fig3_summary.csv``
 (mean and std per S, L), ``fig3.png``.
@@ -72,14 +75,25 @@ class Fig3Config(Config):
         check_prompt_entries("--eval", self.eval, self.n, self.d, per_entry=top)
 
 
-def reference_accuracies(pb, S: int) -> dict[str, float]:
-    """Accuracy of the known-kernel Bayes rule and of the in-context transition-count rule
-    (:func:`~markov_icl.numeric.multistate.known_kernel_predictions`,
+def dirichlet_spec(alpha: float) -> str:
+    """The exact kernel spec of a float concentration (``0.1`` -> ``dirichlet:1/10``)."""
+    from fractions import Fraction
+
+    fr = Fraction(repr(float(alpha)))
+    return f"dirichlet:{fr.numerator}/{fr.denominator}"
+
+
+def reference_accuracies(pb, S: int, alpha: float) -> dict[str, float]:
+    """Accuracy of the Bayes-optimal in-context rule (the ceiling), of the known-kernel rule (sees K) and of the
+    in-context transition-count rule (:class:`~markov_icl.numeric.bayes.BayesPredictor`,
+    :func:`~markov_icl.numeric.multistate.known_kernel_predictions`,
     :func:`~markov_icl.numeric.multistate.count_predictions`)."""
+    from markov_icl.numeric.bayes import BayesPredictor
     from markov_icl.numeric.multistate import count_predictions, known_kernel_predictions
 
     y = pb.y.double()
-    return {"bayes_known_K": float((known_kernel_predictions(pb) == y).double().mean()),
+    return {"bayes": float((BayesPredictor(dirichlet_spec(alpha), S).predict_state(pb.Z0) == y).double().mean()),
+            "bayes_known_K": float((known_kernel_predictions(pb) == y).double().mean()),
             "counts": float((count_predictions(pb, S) == y).double().mean())}
 
 
@@ -115,7 +129,7 @@ def run(config: Fig3Config, progress: bool = True) -> tuple[list[dict], list[dic
     bar = tqdm(total=total, desc="fig3", unit="step", disable=not progress or not sys.stderr.isatty(), mininterval=1.0)
     for S in c.states:
         test = sample_multistate(S, c.d, c.n, c.eval, alpha=c.alpha, seed=999_983 + S)
-        ref = reference_accuracies(test, S)
+        ref = reference_accuracies(test, S, c.alpha)
         for L in c.layers:
             for seed in range(c.seeds):
                 t0 = time.perf_counter()
@@ -138,13 +152,15 @@ def run(config: Fig3Config, progress: bool = True) -> tuple[list[dict], list[dic
             any_row = next(r for r in rows if r["states"] == S)
             summary_rows.append({"states": S, "layers": L, "accuracy_mean": float(np.mean(accs)),
                                  "accuracy_std": float(np.std(accs)), "seeds": len(accs),
-                                 "bayes_known_K": any_row["bayes_known_K"], "counts": any_row["counts"],
+                                 "bayes": any_row["bayes"], "bayes_known_K": any_row["bayes_known_K"],
+                                 "counts": any_row["counts"],
                                  "paper": PAPER_S3.get(L, "") if S == 3 else ""})
     return rows, summary_rows
 
 
 def plot(summary_rows: list[dict], path: Path, config: Fig3Config) -> Path:
-    """Accuracy vs L, one line per |S| (error bars: std over seeds; dotted: the known-kernel Bayes rule)."""
+    """Accuracy vs L, one line per |S| (error bars: std over seeds; dashed: the Bayes-optimal in-context rule, the
+    ceiling; dotted: the known-kernel rule, which sees K)."""
     plt = pyplot()
     c = config
     fig, ax = plt.subplots(figsize=(5.2, 3.8))
@@ -152,7 +168,11 @@ def plot(summary_rows: list[dict], path: Path, config: Fig3Config) -> Path:
         pts = [s for s in summary_rows if s["states"] == S]
         ax.errorbar([p["layers"] for p in pts], [p["accuracy_mean"] for p in pts],
                     yerr=[p["accuracy_std"] for p in pts], marker="o", capsize=3, label=f"|S| = {S}")
-        ax.axhline(pts[0]["bayes_known_K"], ls=":", lw=0.8, color=ax.lines[-1].get_color())
+        color = ax.lines[-1].get_color()
+        ax.axhline(pts[0]["bayes"], ls="--", lw=1.0, color=color)
+        ax.axhline(pts[0]["bayes_known_K"], ls=":", lw=0.8, color=color)
+    ax.plot([], [], "k--", lw=1.0, label="Bayes-optimal in-context rule (ceiling)")
+    ax.plot([], [], "k:", lw=0.8, label="known-kernel rule (sees K)")
     if 3 in c.states:
         ax.plot(list(PAPER_S3), list(PAPER_S3.values()), "k*", ms=9, label="paper, |S| = 3")
     ax.set_xlabel("layers L")
@@ -177,10 +197,12 @@ def summary(result, config: Fig3Config, seconds: float) -> str:
     """What ``markov-icl experiment fig3`` prints."""
     rows, summary_rows = result
     lines = [f"fig3: {len(rows)} runs in {seconds:.0f} s",
-             f"{'|S|':>4} {'L':>3} {'accuracy':>18} {'known-K Bayes':>14} {'counts':>7} {'paper':>6}"]
+             f"{'|S|':>4} {'L':>3} {'accuracy':>18} {'Bayes':>7} {'known-K':>8} {'counts':>7} {'paper':>6}"]
     for s in summary_rows:
         lines.append(f"{s['states']:>4} {s['layers']:>3} {s['accuracy_mean']:>10.3f} +- {s['accuracy_std']:.3f} "
-                     f"{s['bayes_known_K']:>14.3f} {s['counts']:>7.3f} {str(s['paper']):>6}")
+                     f"{s['bayes']:>7.3f} {s['bayes_known_K']:>8.3f} {s['counts']:>7.3f} {str(s['paper']):>6}")
+    lines.append("Bayes: the Bayes-optimal in-context rule (the ceiling on any learner's accuracy); known-K: the rule "
+                 "that sees the kernel (not an in-context learner)")
     return "\n".join(lines)
 
 

@@ -18,8 +18,12 @@ held-out prompts (fresh per seed, the same for every method) it is compared with
   ``X* = H^{-1} beta`` exact (theory §3, §8; population loss ``f~*``), and the best one-layer
   LSA ``f*`` (theory §6: exact at d = 1, certified multistart above), each evaluated as a
   predictor on the same prompts;
-* the known-kernel Bayes rule (the ceiling), the context transition counts, and the
-  majority label of the context (the floor that ignores the query).
+* the Bayes-optimal in-context predictor (:class:`~markov_icl.numeric.bayes.BayesPredictor`: the posterior
+  mean of the query's label under the Dirichlet prior, its mode for accuracy), the true floor under every
+  learner's loss and ceiling on its accuracy, with its exact risk (:func:`markov_icl.symbolic.bayes.bayes`)
+  where the sum is within the engine's limits;
+* the known-kernel rule (it sees K, so it is not an in-context learner and may beat the Bayes rule), the
+  context transition counts, and the majority label of the context (the rule that ignores the query).
 
 Accuracy compares a method's predicted state with the query's label: the classifiers' and
 the rules' own answers, GPT-2's argmax (or its rounded number with ``--objective squared``),
@@ -65,7 +69,8 @@ METHODS = {
     "linear_regression": "linear regression",
     "counts": "transition counts",
     "majority": "majority label",
-    "bayes_known_K": "Bayes, known kernel (ceiling)",
+    "bayes": "Bayes-optimal in-context predictor (the floor / ceiling)",
+    "bayes_known_K": "known-kernel rule (sees K; not an in-context learner)",
 }
 
 #: the largest d of the exact predictors here (S = 3, d = 4 builds H in ~17 s, d = 5 in minutes)
@@ -166,12 +171,16 @@ def exact_predictors(S: int, d: int, n: int, alpha: str, f_star: bool) -> dict:
     enlarged features, with their exact population losses ``f~*``, ``f*``."""
     import torch
 
+    from markov_icl.symbolic.bayes import MAX_COUNT_VECTORS, bayes, count_vector_bound
     from markov_icl.symbolic.model import phi
     from markov_icl.symbolic.solve import solve
     from markov_icl.symbolic.varpro import best_one_layer
 
     sol = solve(d, "1/2" if S == 2 else None, n, kernel=f"dirichlet:{alpha}", states=S)
     out = {"x_star": (torch.tensor([float(x) for x in sol.X_star], dtype=torch.float64), float(sol.f_tilde_star))}
+    if count_vector_bound(d, n, S) <= MAX_COUNT_VECTORS // 10:  # the exact floor where it takes seconds
+        out["bayes"] = (None, bayes(d, "1/2" if S == 2 else None, n, kernel=f"dirichlet:{alpha}",
+                                    states=S).bayes_risk_float)
     if f_star:
         fs = best_one_layer(sol)
         out["f_star"] = (torch.as_tensor(np.asarray(phi(fs.b, fs.A), dtype=float)), float(fs.f_star))
@@ -183,6 +192,7 @@ def run(config: Fig6Config, progress: bool = True) -> tuple[list[dict], list[dic
     import torch
     from tqdm.auto import tqdm
 
+    from markov_icl.numeric.bayes import BayesPredictor
     from markov_icl.numeric.classical import LEARNERS, classical_predictions
     from markov_icl.numeric.montecarlo import accuracy
     from markov_icl.numeric.multistate import count_predictions, known_kernel_predictions, majority_predictions, sample_multistate
@@ -213,7 +223,10 @@ def run(config: Fig6Config, progress: bool = True) -> tuple[list[dict], list[dic
                         states = {"gpt2": model.predict_state(test.Z0).double().cpu()}
                     feats = enlarged_features(test.Z0)
                     for key, (vec, _) in exact[n].items():
-                        preds[key] = feats @ vec
+                        if vec is not None:
+                            preds[key] = feats @ vec
+                    bp = BayesPredictor(f"dirichlet:{c.alpha}", S)
+                    preds["bayes"], states["bayes"] = bp(test.Z0.double()), bp.predict_state(test.Z0)
                     preds.update(classical_predictions(test, S, tuple(LEARNERS), progress=lambda: bar.update(1)))
                     preds["counts"] = count_predictions(test, S)
                     preds["majority"] = majority_predictions(test, S)
@@ -254,7 +267,7 @@ def plot(summary_rows: list[dict], config: Fig6Config, path: Path) -> Path:
     plt = pyplot()
     c = config
     fig, axes = plt.subplots(len(c.states), 4, figsize=(16, 3.3 * len(c.states) + 0.9), squeeze=False)
-    styles = dict(zip(METHODS, ["o-", "s--", "^--", "v:", "<:", ">:", "d:", "x-.", "+-.", "*-"]))
+    styles = dict(zip(METHODS, ["o-", "s--", "^--", "v:", "<:", ">:", "d:", "x-.", "+-.", "k-", "*-"]))
     for i, S in enumerate(c.states):
         for j, (metric, sweep) in enumerate([("accuracy", "n"), ("accuracy", "d"), ("mse", "n"), ("mse", "d")]):
             ax = axes[i, j]
@@ -302,7 +315,7 @@ def summary(result, config: Fig6Config, seconds: float) -> str:
     c = config
     short = {"gpt2": "GPT-2", "x_star": "X*", "f_star": "f*", "logistic": "logreg", "linear_svm": "SVM",
              "knn3": "3-NN", "linear_regression": "linreg", "counts": "counts", "majority": "major",
-             "bayes_known_K": "Bayes-K"}
+             "bayes": "Bayes", "bayes_known_K": "known-K"}
     methods = [m for m in METHODS if any(s["method"] == m for s in summ)]
     lines = [f"fig6: GPT-2 {c.layers}x{c.heads}x{c.width} ({c.objective}), {c.steps} steps, {c.seeds} seeds, alpha = {c.alpha}, "
              f"{c.eval} held-out prompts per point ({seconds:.0f} s); accuracy, mean over seeds",
@@ -315,6 +328,11 @@ def summary(result, config: Fig6Config, seconds: float) -> str:
     gaps = [table[(S, d, n, "gpt2")]["mse_mean"] - table[(S, d, n, "x_star")]["mse_mean"] for S, d, n in keys]
     lines.append(f"GPT-2's loss minus the exact one-layer optimum's (same prompts): {min(gaps):+.3f} .. "
                  f"{max(gaps):+.3f} (negative: the softmax model beats every one-layer LSA)")
+    above = [table[(S, d, n, "gpt2")]["mse_mean"] - table[(S, d, n, "bayes")]["mse_mean"] for S, d, n in keys
+             if (S, d, n, "bayes") in table]
+    if above:
+        lines.append(f"GPT-2's loss minus the Bayes-optimal predictor's (same prompts): {min(above):+.3f} .. "
+                     f"{max(above):+.3f} (the floor: no in-context learner is below it in expectation)")
     return "\n".join(lines)
 
 

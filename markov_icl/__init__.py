@@ -73,6 +73,16 @@ _EXPORTS = {
     "estimate_objective": "markov_icl.numeric.montecarlo",
     "estimate_loss": "markov_icl.numeric.montecarlo",
     "verify": "markov_icl.numeric.verify",
+    # beyond linear attention: the Bayes floor, softmax attention, the LSA with a constant input (theory §13-14)
+    "bayes": "markov_icl.symbolic.bayes",
+    "BayesRisk": "markov_icl.symbolic.bayes",
+    "BayesPredictor": "markov_icl.numeric.bayes",
+    "SoftmaxLoss": "markov_icl.symbolic.softmax",
+    "softmax": "markov_icl.symbolic.softmax",
+    "softmax_flow": "markov_icl.symbolic.softmax",
+    "SoftmaxAttention": "markov_icl.numeric.attention",
+    "constant_input": "markov_icl.symbolic.constant_input",
+    "constant_input_optimum": "markov_icl.symbolic.constant_input",
     # derivation documents
     "derive": "markov_icl.derivations.report",
     "build_derivation": "markov_icl.derivations.report",

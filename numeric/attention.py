@@ -36,6 +36,10 @@ class SoftmaxAttention(nn.Module):
         init_scale: standard deviation of Q's initial entries (0: Q = 0, uniform attention).
         seed: seeds the initialisation.
         dtype: float dtype of Q.
+
+    Examples:
+        >>> tuple(SoftmaxAttention(2, init_scale=0.1).Q.shape)
+        (3, 3)
     """
 
     def __init__(self, d: int, init_scale: float = 0.0, seed: int = 0, dtype: torch.dtype = torch.float64) -> None:

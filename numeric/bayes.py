@@ -61,6 +61,12 @@ class BayesPredictor(nn.Module):
     Args:
         kernel: the kernel prior's spelling (``uniform``, ``beta:AA,BA,AC,BC``, ``fixed:A,C``, ``dirichlet:ALPHA``).
         states: the number of chain states S.
+
+    Examples:
+        >>> import torch
+        >>> Z0 = torch.tensor([[[0.0, 0.0, 1.0, 0.0], [1.0, 0.0, 1.0, 0.0]]])   # three chains and x_q = 0
+        >>> BayesPredictor()(Z0)                      # (1 + N_01) / (2 + N_0) = 2 / 4
+        tensor([0.5000])
     """
 
     def __init__(self, kernel: str = "uniform", states: int = 2) -> None:

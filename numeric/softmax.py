@@ -152,13 +152,14 @@ class SoftmaxICL(nn.Module):
 
 
 def train_softmax(model: SoftmaxICL, n_range: tuple[int, int], *, alpha: float = 1.0, steps: int,
-                  batch: int, lr: float, seed: int = 0, device=None, callback=None):
+                  batch: int, lr: float, seed: int = 0, device=None, callback=None, sample=None):
     """Train ``model`` by Adam (cosine decay to 0, gradient norm clipped to 1) on fresh prompts of its ``|S|``.
 
     Every step draws its context length ``n`` uniformly from ``n_range`` (inclusive), so one model is
     trained for every ``n`` it is evaluated at; the prompts come from
     :func:`~markov_icl.numeric.multistate.sample_multistate` (kernel rows Dirichlet(alpha), uniform
-    initial states) in float32, and the loss is the model's objective (:meth:`SoftmaxICL.loss`,
+    initial states) in float32, or from ``sample(n, size, generator) -> PromptBatch`` when given (e.g. binary
+    chains with ``P(s_1 = 1) = p``), and the loss is the model's objective (:meth:`SoftmaxICL.loss`,
     through :func:`~markov_icl.numeric.train.train`, which this wraps).
 
     Returns:
@@ -174,6 +175,9 @@ def train_softmax(model: SoftmaxICL, n_range: tuple[int, int], *, alpha: float =
 
     def sampler(size, generator):
         n = int(torch.randint(lo, hi + 1, (1,), generator=generator))
+        if sample is not None:
+            pb = sample(n, size, generator)
+            return type(pb)(pb.Z0.to(dtype), pb.y.to(dtype), pb.chains, pb.kernel)
         return sample_multistate(model.states, model.d, n, size, alpha=alpha, generator=generator, dtype=dtype)
 
     return train(model, None, model.d, hi, steps=steps, batch=batch, lr=lr, seed=seed, sampler=sampler,

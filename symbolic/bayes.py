@@ -56,11 +56,11 @@ i.i.d. states), recovered exactly by interpolation at rational points.
 Examples:
     >>> r = bayes(1, "1/2", 1)
     >>> r.bayes_risk, r.bayes_accuracy
-    (17/72, 2/3)
+    (17/72, 7/12)
     >>> bayes(1, "1/2", 2).bayes_risk
     65/288
     >>> bayes(1, None, 1).bayes_risk                  # a polynomial in p
-    -p**2/36 + p/36 + 2/9
+    -p**2/18 + p/18 + 2/9
 """
 
 from __future__ import annotations
@@ -200,6 +200,11 @@ class BayesRisk:
         count_vectors: the number of terms summed (count vectors ``(N, r)``).
         method: how the sums were done.
         seconds: wall time of the computation (not part of :meth:`to_dict`'s numbers).
+
+    Examples:
+        >>> r = bayes(2, "1/2", 3)
+        >>> r.bayes_risk_float < float(r.variance), r.to_dict()["bayes_risk"] == str(r.bayes_risk)
+        (True, True)
     """
 
     d: int
@@ -263,7 +268,7 @@ def count_vector_bound(d: int, n: int, states: int = 2) -> int:
 
     Examples:
         >>> count_vector_bound(2, 100)
-        2781228
+        2788408
     """
     T = n * d + d - 1
     k = states * states
@@ -514,7 +519,7 @@ def bayes(d: int, p=None, n: int = 10, kernel: str = "uniform", init: str = "iid
         >>> bayes(1, "1/2", 10).bayes_risk_float
         0.19192042495265152
         >>> bayes(1, None, 2, kernel="dirichlet:1", states=3).bayes_risk
-        1393/2160
+        173/270
     """
     start = time.perf_counter()
     d = check_int("d", d, 1)

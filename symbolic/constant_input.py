@@ -226,7 +226,13 @@ class ConstantInputOptimum:
 
 def constant_input_optimum(d: int, p=None, n: int = 10, kernel: str = "uniform", init: str = "iid", states: int = 2,
                            starts: int | None = None, seed: int = 0, progress=None) -> ConstantInputOptimum:
-    """:func:`constant_input` plus f* by the variable projection (theory §6) with and without the constant input."""
+    """:func:`constant_input` plus f* by the variable projection (theory §6) with and without the constant input.
+
+    Examples:
+        >>> o = constant_input_optimum(1, "1/2", 10, starts=8)
+        >>> abs(o.gap) < 1e-12, round(o.f_star_plain, 9)     # a one-layer LSA with (x, 1) reaches 7/36
+        (True, 0.35380117)
+    """
     from markov_icl.symbolic.realizability import realize
     from markov_icl.symbolic.solve import solve
     from markov_icl.symbolic.varpro import best_one_layer, minimize_over_b

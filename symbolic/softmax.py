@@ -22,7 +22,7 @@ where every ``A_k`` is an exact rational: ``P(x_q | K) Mult(N | K)`` is a multin
 times the initial weights times a monomial ``prod K_rj^c_rj`` in the kernel (``c`` the transition
 counts of the context chains and of the query's input), whose prior mean is a product of Dirichlet
 moments. The weights are computed exactly (python-flint integers) and rounded once to float64
-(relative error at most 2^-53 each); the loss, its gradient and Hessian are then evaluated in
+(relative error at most 2^-52 each); the loss, its gradient and Hessian are then evaluated in
 float64 with the exponential shifted by its maximum. :meth:`SoftmaxLoss.certified` evaluates the
 same sum in ball arithmetic (python-flint arb, 128 bits) and returns a rigorous enclosure of f(Q) at
 the exact value of a float64 Q; the loss at Q = 0 (uniform attention over the context labels) is an
@@ -49,7 +49,6 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from fractions import Fraction
 from itertools import combinations, product
 
 import flint
@@ -62,6 +61,10 @@ from markov_icl.symbolic.laws import check_states
 
 #: the most (x_q, N) pairs one exact loss may hold (weights computed exactly in Python: about 30 s per million)
 MAX_TYPE_VECTORS = 2 * 10**6
+
+
+def _rational(x: flint.fmpq) -> sp.Rational:
+    return sp.Rational(int(x.p), int(x.q))
 
 
 def type_vector_count(d: int, n: int, states: int = 2) -> int:
@@ -128,6 +131,11 @@ class SoftmaxLoss:
     Attributes:
         E_y2: ``E[y_q^2]``, exact.
         size: the number of (x_q, N) pairs.
+
+    Examples:
+        >>> L = SoftmaxLoss(1, "1/2", 4)
+        >>> L.size, L.at_zero(), round(L.loss([[2.0, -1.0], [0.0, 0.0]]), 6)
+        (70, 25/96, 0.242495)
     """
 
     def __init__(self, d: int, p=None, n: int = 10, kernel: str = "uniform", init: str = "iid", states: int = 2,
@@ -149,16 +157,23 @@ class SoftmaxLoss:
         self.build_seconds = time.perf_counter() - t0
 
     # ------------------------------------------------------------------ exact weights
-    def _moment(self, c) -> Fraction:
-        """``E[prod K_rj^c_rj]`` under the prior, exact."""
+    def _moment(self, c) -> flint.fmpq:
+        """``E[prod K_rj^c_rj]`` under the prior, exact (cached: many count vectors share their transition counts)."""
+        key = c.tobytes()
+        hit = self._moments.get(key)
+        if hit is None:
+            hit = self._moments[key] = self._moment_uncached(c)
+        return hit
+
+    def _moment_uncached(self, c) -> flint.fmpq:
         S = self.states
         if self.prior.fixed is not None:
-            out = Fraction(1)
+            out = flint.fmpq(1)
             for r in range(S):
                 for j in range(S):
                     if c[r * S + j]:
                         kv = sp.Rational(self.prior.fixed[r][j])
-                        out *= Fraction(int(kv.p), int(kv.q)) ** int(c[r * S + j])
+                        out *= flint.fmpq(int(kv.p), int(kv.q)) ** int(c[r * S + j])
             return out
         R, Nn, _ = self._tables
         num, den = 1, 1
@@ -169,7 +184,7 @@ class SoftmaxLoss:
                 num *= R[r][j][e]
                 tot += e
             den *= Nn[r][tot]
-        return Fraction(num, den)
+        return flint.fmpq(num, den)
 
     def _build(self, comps, progress) -> None:
         d, n, S = self.d, self.n, self.states
@@ -182,6 +197,7 @@ class SoftmaxLoss:
         start_t = np.array([t[0] for t in ts])
         if self.prior.rows is not None:
             self._tables = rising_tables(self.prior.rows, n * d + d + 2)
+        self._moments: dict = {}
         cN = Ntypes @ trans_t  # (V_N, S^2) transition counts of the context
         starts = np.stack([Ntypes[:, start_t == k].sum(1) for k in range(S)], 1)  # chains starting in k
         nx = len(xs)
@@ -189,11 +205,11 @@ class SoftmaxLoss:
         Yx = (Ntypes.reshape(-1, nx, S) * np.arange(S)).sum(-1)
         fact = [math.factorial(k) for k in range(n + 1)]
         multinom = [fact[n] // math.prod(fact[int(k)] for k in row if k) for row in Ntypes]
-        parts = []
-        for w, ctxd, qd in comps:
-            vc = [Fraction(sp.Rational(v).p, sp.Rational(v).q) for v in ctxd]
-            vq = [Fraction(sp.Rational(v).p, sp.Rational(v).q) for v in qd]
-            parts.append((Fraction(sp.Rational(w).p, sp.Rational(w).q), vc, vq))
+        def q(v):
+            r = sp.Rational(v)
+            return flint.fmpq(int(r.p), int(r.q))
+
+        parts = [(q(w), [q(v) for v in ctxd], [q(v) for v in qd]) for w, ctxd, qd in comps]
         A0, A1, A2, qidx, vidx = [], [], [], [], []
         jobs = list(enumerate(xs))
         for qi, xq in (progress(jobs, "softmax weights") if progress else jobs):
@@ -204,14 +220,14 @@ class SoftmaxLoss:
                 m0 = self._moment(c)
                 if m0 == 0:
                     continue
-                m1 = m2 = Fraction(0)
+                m1 = m2 = flint.fmpq(0)
                 for j in range(1, S):
                     cj = c.copy()
                     cj[r * S + j] += 1
                     mj = self._moment(cj)
                     m1 += j * mj
                     m2 += j * j * mj
-                init = Fraction(0)
+                init = flint.fmpq(0)
                 for w, vc, vq in parts:
                     iw = w * vq[xq[0]]
                     for k in range(S):
@@ -227,14 +243,14 @@ class SoftmaxLoss:
                 qidx.append(qi)
                 vidx.append(v)
         self._A0_exact, self._A1_exact = A0, A1
-        self.E_y2 = sp.Rational(sum(A2, Fraction(0)))
+        self.E_y2 = _rational(sum(A2, flint.fmpq(0)))
         self.qidx = np.array(qidx, dtype=np.int64)
         vidx = np.array(vidx, dtype=np.int64)
         self.Nx = Nx[vidx].astype(np.float64)
         self.Yx = Yx[vidx].astype(np.float64)
         self.A0 = np.array([float(x) for x in A0])
         self.A1 = np.array([float(x) for x in A1])
-        self.total_weight = sp.Rational(sum(A0, Fraction(0)))  # = 1: a check of the sums
+        self.total_weight = _rational(sum(A0, flint.fmpq(0)))  # = 1: a check of the sums
         self.size = len(A0)
         xd = self.Xt[:, d - 1]
         self.match_exact = np.arange(nx)[None, :] == self.qidx[:, None]  # (V, S^d): x_i == x_q
@@ -313,12 +329,12 @@ class SoftmaxLoss:
     def at_zero(self) -> sp.Rational:
         """``f(0)``, exact: uniform attention predicts the mean context label ``(sum_i y_i) / n``."""
         n = self.n
-        total = Fraction(0)
+        total = flint.fmpq(0)
         Ysum = self.Yx.sum(1)
         for a0, a1, y in zip(self._A0_exact, self._A1_exact, Ysum):
-            yb = Fraction(int(y), n)
+            yb = flint.fmpq(int(y), n)
             total += a0 * yb * yb - 2 * a1 * yb
-        return self.E_y2 + sp.Rational(total)
+        return self.E_y2 + _rational(total)
 
     def certified(self, Q, prec: int = 128) -> tuple[float, float]:
         """A rigorous enclosure ``(lower, upper)`` of f(Q) at the exact value of the float64 matrix Q (arb balls)."""
@@ -344,8 +360,7 @@ class SoftmaxLoss:
                 yh = num / Z
                 a0 = self._A0_exact[v]
                 a1 = self._A1_exact[v]
-                total += yh * (yh * flint.fmpq(a0.numerator, a0.denominator) - 2 * flint.fmpq(a1.numerator,
-                                                                                               a1.denominator))
+                total += yh * (yh * a0 - 2 * a1)
             e2 = flint.fmpq(int(self.E_y2.p), int(self.E_y2.q))
             total += e2
             lo, hi = total.lower(), total.upper()
@@ -421,7 +436,13 @@ class SoftmaxFlow:
 
 
 def softmax_flow(L: SoftmaxLoss, T: float = 200.0, points: int = 200, Q0=None) -> SoftmaxFlow:
-    """Integrate the gradient flow of f from ``Q0`` (default 0) to time T (SciPy DOP853, rtol 1e-10)."""
+    """Integrate the gradient flow of f from ``Q0`` (default 0) to time T (SciPy DOP853, rtol 1e-10).
+
+    Examples:
+        >>> fl = softmax_flow(SoftmaxLoss(1, "1/2", 4), T=500.0, points=40)
+        >>> bool(fl.loss[-1] < fl.loss[0]), bool(fl.attention_exact[-1] > fl.attention_exact[0])
+        (True, True)
+    """
     from scipy.integrate import solve_ivp
 
     d = L.d
@@ -486,7 +507,7 @@ def softmax(d: int, p=None, n: int = 10, kernel: str = "uniform", init: str = "i
     Examples:
         >>> opt = softmax(1, "1/2", 5, starts=3)
         >>> opt.loss_at_zero, opt.f_softmax_star < float(opt.loss_at_zero)
-        (151/600, True)
+        (1/4, True)
     """
     L = SoftmaxLoss(d, p, n, kernel=kernel, init=init, states=states, progress=progress)
     return best_softmax(L, starts=check_int("starts", starts, 1), seed=seed, progress=progress)

@@ -75,7 +75,8 @@ def format_constant(res: dict) -> str:
         + (" (binary states: z_u^2 = z_u makes G_(u,u) and G_(u,c) one feature)" if res["rank"] < res["dm"] else ""),
         f"f~* (constant input)    = {res['f_tilde_star']} ~ {res['f_tilde_star_float']:.12g}",
         f"f~* (paper's LSA)       = {res['f_tilde_star_plain']} ~ {res['f_tilde_star_plain_float']:.12g}",
-        f"f*  (constant input)    = {res['f_star']:.12g}   gap f* - f~* = {res['gap']:.3e}",
+        f"f*  (constant input)    = {res['f_star']:.12g}   gap f* - f~* = "
+        + (f"{res['gap']:.3e}" if abs(res["gap"]) >= 1e-12 else "0 to 1e-12 (a one-layer LSA reaches f~*)"),
         f"f*  (paper's LSA)       = {res['f_star_plain']:.12g}",
         f"basic X* realizable: {res['realizable_basic_X_star']}  ({res['reason']})",
         f"certificate: H on its {res['rank']} pivot columns positive definite: {res['H_positive_definite_on_pivots']} "

@@ -14,7 +14,7 @@ from markov_icl.limits import MAX_STARTS, check_at_most, check_seed
 from markov_icl.symbolic.softmax import MAX_TYPE_VECTORS, SoftmaxLoss, best_softmax, softmax_flow, type_vector_count
 
 #: measured seconds per (x_q, N) pair of the exact weights (2-core machine; docs/benchmarks.md)
-SECONDS_PER_VECTOR = 7e-5
+SECONDS_PER_VECTOR = 3e-5
 
 #: the longest gradient flow accepted (in the loss's time units; the d <= 2 flows settle before t = 1e4)
 MAX_FLOW_TIME = 1e6
@@ -49,6 +49,8 @@ def format_result(res: dict) -> str:
     lines += [
         f"attention on chains with x_i = x_q: {a['exact']:.6g} at Q* ({a['exact_given']:.6g} when one is present), "
         f"{a['exact_uniform']:.6g} at Q = 0",
+        f"attention on chains with the query's last state: {a['last_state']:.6g} at Q*, {a['last_state_uniform']:.6g} "
+        "at Q = 0",
         f"certificate: {res['certificate']}",
     ]
     if res.get("flow"):

@@ -87,7 +87,7 @@ def test_fig6_tiny_run_writes_everything(tmp_path):
     summ = _rows(tmp_path / "fig6_summary.csv")
     assert len(summ) == 2 * 3 * len(fig6.METHODS) and {r["seeds"] for r in summ} == {"2"}
     text = fig6.summary(result, c, 1.0)
-    assert "GPT-2" in text and "Bayes-K" in text
+    assert "GPT-2" in text and "known-K" in text and "Bayes-optimal predictor" in text
     assert (tmp_path / "fig6.png").stat().st_size > 10_000
 
 

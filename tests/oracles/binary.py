@@ -227,16 +227,17 @@ def monte_carlo_objective(d, n, p, num, seed=0, chunk=50_000, fixed=None):
 
 
 @cache
-def _enumerated(d, n, p, prior, init, product_form):
-    H, b, y = enumerate_objective(d, n, p, prior=prior, init=init, product_form=product_form)
+def _enumerated(d, n, p, prior, init, product_form, constant_input=False):
+    H, b, y = enumerate_objective(d, n, p, prior=prior, init=init, product_form=product_form,
+                                  constant_input=constant_input)
     return sp.ImmutableMatrix(H), sp.ImmutableMatrix(b), y
 
 
-def _objective_at_n(d, n, p, prior, init, product_form):
-    H1, b1, y1 = _enumerated(d, 1, p, prior, init, product_form)
+def _objective_at_n(d, n, p, prior, init, product_form, constant_input=False):
+    H1, b1, y1 = _enumerated(d, 1, p, prior, init, product_form, constant_input)
     if n == 1:
         return H1, b1, y1
-    H2, b2, y2 = _enumerated(d, 2, p, prior, init, product_form)
+    H2, b2, y2 = _enumerated(d, 2, p, prior, init, product_form, constant_input)
     if (b2 - b1).applyfunc(sp.expand) != sp.zeros(*b1.shape) or sp.expand(y2 - y1) != 0:
         raise AssertionError("beta and E[y^2] must not depend on n")
     if n == 2:
@@ -246,7 +247,7 @@ def _objective_at_n(d, n, p, prior, init, product_form):
     return sp.ImmutableMatrix((H1 / n + pair * (1 - 1 / n)).applyfunc(sp.expand)), b1, y1
 
 
-def objective_at_n(d, n, p, prior="uniform", init="iid", product_form=False):
+def objective_at_n(d, n, p, prior="uniform", init="iid", product_form=False, constant_input=False):
     """Exact H, beta, E[y^2] at any n from :func:`enumerate_objective` at n = 1 and n = 2 (cached).
 
     The context chains are i.i.d. given the kernel and the query's first state, so
@@ -258,7 +259,7 @@ def objective_at_n(d, n, p, prior="uniform", init="iid", product_form=False):
     init = init if init == "iid" else tuple(sp.sympify(v) if k else v for k, v in enumerate(init))
     if prior != "uniform":
         prior = tuple(sp.sympify(v) if k else v for k, v in enumerate(prior))
-    return _objective_at_n(int(d), int(n), p, prior, init, bool(product_form))
+    return _objective_at_n(int(d), int(n), p, prior, init, bool(product_form), bool(constant_input))
 
 
 def closed_form_d1(p, n):

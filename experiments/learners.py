@@ -339,6 +339,8 @@ def summarise(rows: list[dict]) -> list[dict]:
 
 def plot(summary_rows: list[dict], config: LearnersConfig, path: Path) -> Path:
     """Loss vs n per learner, one panel per (|S|, d, p); the Bayes floor as a thick black line."""
+    from matplotlib.ticker import NullFormatter
+
     plt = pyplot()
     settings = config.settings()
     cols = min(3, len(settings))
@@ -358,10 +360,13 @@ def plot(summary_rows: list[dict], config: LearnersConfig, path: Path) -> Path:
             if learner == "bayes":
                 ax.plot(xs, ys, "k-", lw=2.5, label=label, zorder=5)
                 continue
-            err = [s["loss_se"] or 0.0 for s in pts]
-            ax.errorbar(xs, ys, yerr=err, fmt=markers[i % len(markers)] + ("-" if learner in EXACT else ":"), ms=4,
-                        lw=1, capsize=2, label=label)
+            exact = learner in EXACT
+            err = None if exact else [s["loss_se"] or 0.0 for s in pts]
+            lw = 2.0 if learner in ("softmax", "lsa_const_f_tilde", "lsa_f_tilde", "gpt2") else 0.9
+            ax.errorbar(xs, ys, yerr=err, fmt=markers[i % len(markers)] + ("-" if exact else ":"), ms=4,
+                        lw=lw, capsize=2, label=label)
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ns = config.n_values(S)
         ax.set_xticks(list(ns), [str(v) for v in ns])
         ax.set_xlabel("context chains n (log scale)")
@@ -379,7 +384,8 @@ def plot(summary_rows: list[dict], config: LearnersConfig, path: Path) -> Path:
                 labels.append(lab)
     fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=7.5, frameon=False)
     fig.suptitle("In-context learners on Markov prompts against the exact Bayes floor (exact: solid; Monte Carlo "
-                 f"with standard errors: dotted; {config.eval} held-out prompts)", fontsize=10)
+                 f"with standard errors: dotted, {config.eval} held-out prompts; GPT-2 {config.layers} layers x "
+                 f"{config.heads} heads x width {config.width}, {config.steps} steps, {config.seeds} seeds)", fontsize=10)
     fig.tight_layout(rect=(0, 1.3 / (3.9 * nrows + 1.2), 1, 0.96))
     return save_figure(fig, path)
 

@@ -19,6 +19,9 @@ Examples:
     >>> bp = BayesPredictor()
     >>> tuple(bp(pb.Z0).shape), bool(((bp(pb.Z0) > 0) & (bp(pb.Z0) < 1)).all())
     ((2,), True)
+    >>> type(bp(pb.Z0.numpy())).__name__                 # NumPy in, NumPy out
+    'ndarray'
+
 """
 
 from __future__ import annotations
@@ -92,11 +95,14 @@ class BayesPredictor(nn.Module):
             return self.fixed.to(N.device)[r]
         return posterior_predictive(N[idx, r], self.alpha.to(N.device)[r])
 
-    def forward(self, Z0: torch.Tensor) -> torch.Tensor:
-        """The posterior mean ``yhat = E[y_q | prompt]`` (states as numbers), shape ``(B,)``, in Z0's float dtype."""
+    def forward(self, Z0):
+        """The posterior mean ``yhat = E[y_q | prompt]`` (states as numbers), shape ``(B,)``: a tensor in Z0's float
+        dtype for a tensor, a float64 NumPy array for a NumPy array."""
         P = self.probabilities(Z0)
         yhat = P @ torch.arange(self.states, dtype=P.dtype, device=P.device)
-        return yhat.to(Z0.dtype if isinstance(Z0, torch.Tensor) and Z0.is_floating_point() else torch.float64)
+        if not isinstance(Z0, torch.Tensor):
+            return yhat.numpy()
+        return yhat.to(Z0.dtype if Z0.is_floating_point() else torch.float64)
 
     def predict_state(self, Z0: torch.Tensor) -> torch.Tensor:
         """The posterior mode (the Bayes 0-1 rule; ties: the lower state), shape ``(B,)``, float."""

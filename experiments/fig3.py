@@ -22,7 +22,6 @@ Examples:
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,18 +100,36 @@ def train_one(S: int, L: int, seed: int, config: Fig3Config, progress=None):
     return model, res.losses
 
 
+def estimate_seconds(config: Fig3Config) -> float:
+    """A rough estimate of :func:`run`'s seconds (:func:`~markov_icl.numeric.train.train_seconds` per model; the
+    S-state sampler costs about as much as the model). The defaults: 47 s measured, 2-core machine.
+
+    Examples:
+        >>> round(estimate_seconds(Fig3Config()))
+        47
+    """
+    from markov_icl.numeric.train import train_seconds
+
+    c = config
+    return sum(c.seeds * train_seconds(c.steps, c.batch * (1 + S // 2), c.n, c.d, layers=L) * 0.4
+               for S in c.states for L in c.layers)
+
+
 def run(config: Fig3Config, progress: bool = True) -> tuple[list[dict], list[dict]]:
-    """All (S, L, seed) runs; returns (rows, summary)."""
+    """All (S, L, seed) runs; returns (rows, summary). ``progress``: report progress
+    (:class:`~markov_icl.progress.Progress`)."""
     import torch
-    from tqdm.auto import tqdm
 
     from markov_icl.numeric.montecarlo import accuracy
     from markov_icl.numeric.multistate import sample_multistate
+    from markov_icl.progress import Progress
 
     c = config
     rows = []
-    total = len(c.states) * len(c.layers) * c.seeds * c.steps
-    bar = tqdm(total=total, desc="fig3", unit="step", disable=not progress or not sys.stderr.isatty(), mininterval=1.0)
+    runs = len(c.states) * len(c.layers) * c.seeds
+    bar = Progress("fig3", runs * c.steps, unit="step", estimate=estimate_seconds(c), enabled=progress,
+                   what=f"{runs} models (|S| in {list(c.states)}, L in {list(c.layers)}, {c.seeds} seeds) of "
+                        f"{c.steps} steps")
     for S in c.states:
         test = sample_multistate(S, c.d, c.n, c.eval, alpha=c.alpha, seed=999_983 + S)
         ref = reference_accuracies(test, S)

@@ -29,7 +29,6 @@ Examples:
 from __future__ import annotations
 
 import math
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -77,13 +76,30 @@ class Fig4Config(Config):
             check_prompt_entries("--dataset-size", self.dataset_size, self.n, self.d)
 
 
+def estimate_seconds(config: Fig4Config) -> float:
+    """A rough estimate of :func:`run`'s seconds: two training runs
+    (:func:`~markov_icl.numeric.train.train_seconds`), an exact loss every ``eval_every`` steps, f*.
+
+    Examples:
+        >>> round(estimate_seconds(Fig4Config()))
+        8
+    """
+    from markov_icl.limits import REALIZE_SECONDS
+    from markov_icl.numeric.train import train_seconds
+
+    c = config
+    one = train_seconds(c.steps, c.batch, c.n, c.d, online=c.dataset_size is None)
+    return 2 * one + 2 * (c.steps / c.eval_every) * 2e-4 * c.d ** 2 + (REALIZE_SECONDS.get(c.d, 20.0) if c.f_star else 0)
+
+
 def run(config: Fig4Config, progress: bool = True) -> dict:
-    """Train both models; returns ``{"rows": [...], "f_tilde_star", "f_star", "final": {...}}``."""
+    """Train both models; returns ``{"rows": [...], "f_tilde_star", "f_star", "final": {...}}``. ``progress``:
+    report progress (:class:`~markov_icl.progress.Progress`)."""
     import torch
-    from tqdm.auto import tqdm
 
     from markov_icl.numeric.lsa import DenseLSA, SparseLSA, one_layer_params
     from markov_icl.numeric.train import train
+    from markov_icl.progress import Progress
     from markov_icl.symbolic.model import phi
     from markov_icl.symbolic.solve import solve
 
@@ -94,7 +110,8 @@ def run(config: Fig4Config, progress: bool = True) -> dict:
     ft = float(sol.f_tilde_star)
     rows = [{"step": s} for s in range(c.steps)]
     final = {}
-    bar = tqdm(total=len(MODELS) * c.steps, desc="fig4", disable=not progress or not sys.stderr.isatty())
+    bar = Progress("fig4", len(MODELS) * c.steps, unit="step", estimate=estimate_seconds(c), enabled=progress,
+                   what=f"{len(MODELS)} one-layer LSAs (dense, sparse) of {c.steps} steps at d = {c.d}, n = {c.n}")
     for k, name in enumerate(MODELS):
         seed = c.seed + k
         if name == "dense":

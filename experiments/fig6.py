@@ -41,7 +41,6 @@ Examples:
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,6 +110,13 @@ class SoftmaxConfig(Config):
         check_size("--eval", eval_prompts // 4, n_max, self.layers, self.heads, self.width)  # no backward pass
         check_prompt_entries("--eval", eval_prompts, n_max, d_max, per_entry=max(states))
 
+    def step_seconds(self, n_max: int) -> float:
+        """A rough estimate of one training step's seconds on the CPU: 30 ms at the defaults (batch 128, 2 layers,
+        width 32, 41 tokens; measured on a 2-core machine, one torch thread), scaled by batch, layers, tokens (in
+        part: fewer tokens save less) and width squared above 32. A GPU (``--device``) is far faster."""
+        tokens = 0.4 + 0.6 * (n_max + 1) / 41
+        return 5e-3 + 25e-3 * (self.batch / 128) * (self.layers / 2) * tokens * max(1.0, (self.width / 32) ** 2)
+
     def model(self, d: int, states: int, max_n: int, seed: int):
         """The untrained :class:`~markov_icl.numeric.softmax.SoftmaxICL` of these options, on ``--device``."""
         from markov_icl.numeric.softmax import SoftmaxICL
@@ -178,23 +184,44 @@ def exact_predictors(S: int, d: int, n: int, alpha: str, f_star: bool) -> dict:
     return out
 
 
+#: measured seconds of the classical learners' four fits on one held-out prompt (2-core machine, one thread)
+FIT_SECONDS = 6e-3
+
+
+def estimate_seconds(config: Fig6Config) -> float:
+    """A rough estimate of :func:`run`'s seconds on the CPU: the GPT-2 training steps
+    (:meth:`SoftmaxConfig.step_seconds`) and the classical fits on every held-out prompt (:data:`FIT_SECONDS`). The
+    defaults: 286 s measured (2-core machine, lightly shared).
+
+    Examples:
+        >>> round(estimate_seconds(Fig6Config()))
+        252
+    """
+    c = config
+    models = len(c.states) * len(c.d_values) * c.seeds
+    prompts = sum(len(c.points(d)) for d in c.d_values) * len(c.states) * c.seeds * c.eval
+    return models * c.steps * c.step_seconds(max(c.n_values)) + prompts * FIT_SECONDS
+
+
 def run(config: Fig6Config, progress: bool = True) -> tuple[list[dict], list[dict]]:
-    """Every (|S|, d, seed) model and every method at every evaluated n; returns (rows, summary)."""
+    """Every (|S|, d, seed) model and every method at every evaluated n; returns (rows, summary). ``progress``:
+    report progress (:class:`~markov_icl.progress.Progress`: training steps and held-out prompts, one unit each)."""
     import torch
-    from tqdm.auto import tqdm
 
     from markov_icl.numeric.classical import LEARNERS, classical_predictions
     from markov_icl.numeric.montecarlo import accuracy
     from markov_icl.numeric.multistate import count_predictions, known_kernel_predictions, majority_predictions, sample_multistate
     from markov_icl.numeric.prompts import enlarged_features
+    from markov_icl.progress import Progress
 
     c = config
     alpha = float(parse_alpha(c.alpha))
     n_lo, n_hi = min(c.n_values), max(c.n_values)
     evals = sum(len(c.points(d)) for d in c.d_values) * len(c.states) * c.seeds * c.eval
     total = len(c.states) * len(c.d_values) * c.seeds * c.steps + evals
-    bar = tqdm(total=total, desc="fig6", unit="step", disable=not progress or not sys.stderr.isatty(),
-               mininterval=1.0)
+    models = len(c.states) * len(c.d_values) * c.seeds
+    bar = Progress("fig6", total, unit="unit", estimate=estimate_seconds(c), enabled=progress,
+                   what=f"{models} GPT-2 models of {c.steps} steps, then {evals} held-out prompts x 4 classical fits")
     rows = []
     for S in c.states:
         for d in c.d_values:

@@ -32,7 +32,6 @@ Examples:
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -126,23 +125,35 @@ def agreement(att: np.ndarray, sims: dict[str, np.ndarray], model_name: str) -> 
     return rows
 
 
+def estimate_seconds(config: Fig7Config) -> float:
+    """A rough estimate of :func:`run`'s seconds on the CPU (:meth:`~markov_icl.experiments.fig6.SoftmaxConfig.step_seconds`
+    per step). The defaults: 45-47 s measured, 2-core machine.
+
+    Examples:
+        >>> round(estimate_seconds(Fig7Config()))
+        34
+    """
+    return config.steps * config.step_seconds(config.n) + 2e-4 * config.eval
+
+
 def run(config: Fig7Config, progress: bool = True) -> tuple[list[dict], dict]:
-    """Train the model, read its attention on held-out prompts (and the untrained model's); returns (rows, info)."""
+    """Train the model, read its attention on held-out prompts (and the untrained model's); returns (rows, info).
+    ``progress``: report progress (:class:`~markov_icl.progress.Progress`)."""
     import copy
 
     import torch
-    from tqdm.auto import tqdm
 
     from markov_icl.numeric.montecarlo import accuracy
     from markov_icl.numeric.multistate import known_kernel_predictions, sample_multistate
     from markov_icl.numeric.softmax import query_attention
+    from markov_icl.progress import Progress
 
     c = config
     alpha = float(parse_alpha(c.alpha))
     model = c.model(c.d, c.states, c.n, c.seed)
     untrained = copy.deepcopy(model)
-    bar = tqdm(total=c.steps, desc="fig7", unit="step", disable=not progress or not sys.stderr.isatty(),
-               mininterval=1.0)
+    bar = Progress("fig7", c.steps, unit="step", estimate=estimate_seconds(c), enabled=progress,
+                   what=f"one GPT-2 of {c.steps} steps, then the attention on {c.eval} held-out prompts")
     res = c.train(model, (c.n, c.n), 10_000 + c.seed, callback=lambda *_: bar.update(1))
     bar.close()
     model.eval()

@@ -127,6 +127,23 @@ class FStar:
     runs: list[float]
     exact: str | None = None
 
+    def _repr_markdown_(self) -> str:
+        """``f*`` as Jupyter shows it (:mod:`markov_icl.display`): the value, the parameters, the certificate.
+
+        Examples:
+            >>> from markov_icl.symbolic.solve import solve
+            >>> print(best_one_layer(solve(1, "1/2", 5))._repr_markdown_().splitlines()[0])
+            best one-layer LSA: $f^* = 0.364611216519$ (exact: critical points of a rational function)
+        """
+        from markov_icl.display import float_vector, shorten
+
+        how = "exact: critical points of a rational function" if self.exact else \
+            f"multistart: {sum(1 for v in self.runs if v - self.f_star <= 1e-9)} of {len(self.runs)} runs agree"
+        A = np.asarray(self.A)
+        return (f"best one-layer LSA: $f^* = {self.f_star:.12g}$ ({how})\n\n"
+                f"$b = {float_vector(self.b)}$, $A$ = {'; '.join(float_vector(row) for row in A)}\n\n"
+                f"certificate: {shorten(self.certificate, 300)}")
+
 
 def _hemisphere_points(N: int, count: int, seed: int) -> np.ndarray:
     """Deterministic quasi-uniform directions on the unit sphere of R^N (first nonzero coord >= 0).
@@ -173,8 +190,8 @@ def minimize_over_b(loss: OneLayerLoss, starts: int | None = None, seed: int = 0
         seed: seeds the Sobol scrambling (runs are reproducible).
         agree_tol: runs within this of the best count as agreeing.
         extra_starts: further start directions (e.g. from a trained model).
-        progress: ``progress(iterable, desc) -> iterable`` wrapping the loop over the starts (e.g. a
-            progress bar supplied by the caller); None for none.
+        progress: True for a progress report over the starts (:mod:`markov_icl.progress`), or
+            ``progress(iterable, desc) -> iterable`` wrapping the loop over them; None or False for none.
     """
     from scipy.optimize import minimize
 
@@ -192,9 +209,12 @@ def minimize_over_b(loss: OneLayerLoss, starts: int | None = None, seed: int = 0
         f, _, g = loss.project(b / nb)
         return f, g / nb
 
+    from markov_icl.progress import wrapper
+
     vals = []
     best = None
-    for b0 in progress(P0, desc) if progress else P0:
+    wrap = wrapper(progress)
+    for b0 in wrap(P0, desc) if wrap else P0:
         res = minimize(fun, b0, jac=True, method="BFGS", options={"gtol": 1e-10, "maxiter": 400})
         b = _canonical(res.x)
         f, A, g = loss.project(b)
@@ -284,7 +304,7 @@ def best_one_layer(solution, starts: int | None = None, seed: int = 0, progress=
         solution: the objective at a numeric point (e.g. ``markov_icl.solve(2, "1/2", 10)``).
         starts: multistart directions for d >= 2 (default ``16 * 2^ceil(log2(d + 1))``).
         seed: seeds the start directions.
-        progress: ``progress(iterable, desc) -> iterable`` wrapping the loop over the starts.
+        progress: True for a progress report over the starts, or ``progress(iterable, desc) -> iterable``.
 
     Examples:
         >>> from markov_icl.symbolic.solve import solve
@@ -371,6 +391,27 @@ class OptimumRealization:
     def realizable(self) -> bool:
         return bool(self.realization.realizable)
 
+    def _repr_markdown_(self) -> str:
+        """The verdict and the sandwich ``f~* <= f* <= f(psi(X*))`` as Jupyter shows it (:mod:`markov_icl.display`).
+
+        Examples:
+            >>> print(realize_optimum(1, "1/2", 5)._repr_markdown_().splitlines()[0])
+            **realize** $d = 1$, $p = \\frac{1}{2}$, $n = 5$: $X^*$ is **not realisable** by a one-layer LSA
+        """
+        from markov_icl.display import markdown_table, shorten, tex_of
+
+        s = self.solution
+        verdict = "**realisable**" if self.realizable else "**not realisable**"
+        rows = [(r"$\tilde f^*$ (enlarged space)", f"{float(s.f_tilde_star):.12g}"),
+                ("$f^*$ (best one-layer LSA)", f"{self.f_star:.12g}"),
+                (r"$f(\psi(X^*))$ (nearest realisable point)", f"{self.f_psi:.12g}"),
+                (r"gap $f^* - \tilde f^*$", f"{self.gap:.3e}"),
+                (r"sandwich $\tilde f^* \le f^* \le f(\psi)$", str(self.sandwich))]
+        if self.discriminant is not None:
+            rows.insert(0, ("discriminant $D = X_2^2 - 4 X_1 X_3$", f"${tex_of(self.discriminant)}$"))
+        return (f"**realize** $d = {s.d}$, $p = {tex_of(s.p)}$, $n = {tex_of(s.n)}$: $X^*$ is {verdict} by a one-layer "
+                f"LSA\n\n{shorten(self.realization.reason, 200)}\n\n" + markdown_table(("quantity", "value"), rows))
+
     @property
     def gap(self) -> float:
         """``f* - f~*`` (0 exactly where X* is realisable)."""
@@ -407,7 +448,7 @@ def realize_optimum(d: int, p, n, starts: int | None = None, seed: int = 0, prog
     Args:
         d, p, n: the point (p an exact rational in (0, 1), n an integer >= 1).
         starts, seed: the multistart search for d >= 2 (:func:`best_one_layer`).
-        progress: ``progress(iterable, desc) -> iterable`` around the multistart loops.
+        progress: True for a progress report over the multistart runs, or ``progress(iterable, desc) -> iterable``.
 
     Examples:
         >>> r = realize_optimum(1, "1/2", 5)

@@ -32,6 +32,14 @@ class PDCertificate:
     minors: list = field(default_factory=list)
     detail: str = ""
 
+    def _repr_markdown_(self) -> str:
+        """The certificate as Jupyter shows it: the verdict on ``H`` and how it was reached."""
+        from markov_icl.display import shorten
+
+        verdict = {True: r"$H \succ 0$ (positive definite)", False: "$H$ is **not** positive definite",
+                   None: "$H$ not certified"}[self.positive_definite]
+        return f"{verdict}: {self.method}; {shorten(self.detail, 300)}"
+
 
 #: matrices larger than this are first tried with the verified floating-point Cholesky test
 FLOAT_TEST_MIN_SIZE = 61

@@ -113,6 +113,12 @@ class PopulationLoss:
         self.gradient = tuple(self.loss.diff(g) for g in self.gens)
 
     # ---- exact ----------------------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        """Short: the parameterization, the point and the size (the polynomial itself: :meth:`as_expr`)."""
+        sol = self.solution
+        return (f"PopulationLoss(param={self.param.name!r}, d={sol.d}, p={sol.p}, n={sol.n}, "
+                f"{len(self.symbols)} parameters, {len(self.loss.terms())} terms)")
     def _point(self, theta) -> list:
         vals = list(np.asarray(theta, dtype=object).reshape(-1))
         if len(vals) != len(self.gens):

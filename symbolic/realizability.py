@@ -95,6 +95,24 @@ class Realization:
     residual: float = 0.0
     ranks: list[int] = field(default_factory=list)
 
+    def _repr_markdown_(self) -> str:
+        """The verdict as Jupyter shows it (:mod:`markov_icl.display`): realisable or not, why, and (b, A).
+
+        Examples:
+            >>> print(realize([1, 3, 2], 1)._repr_markdown_())
+            **realisable** by a one-layer LSA (exact): S_1 rank 2, indefinite; b is a common linear factor of every S_j
+            <BLANKLINE>
+            $b = \\left(\\frac{1}{2},\\ 1\\right)^{\\top}$, $A = \\left[\\begin{matrix}2\\\\2\\end{matrix}\\right]$
+        """
+        from markov_icl.display import latex_vector, tex_of
+
+        how = "exact" if self.exact else f"float, residual {self.residual:.1e}"
+        if not self.realizable:
+            return f"**not realisable** by a one-layer LSA ({how}): {self.reason}"
+        A = tex_of(sp.Matrix(self.A)) if self.exact else tex_of(sp.Matrix(self.A).evalf(6))
+        return (f"**realisable** by a one-layer LSA ({how}): {self.reason}\n\n"
+                f"$b = {latex_vector(self.b)}$, $A = {A}$")
+
 
 def realize(X, d: int, tol: float = 1e-9) -> Realization:
     """Decide whether X is realisable by a one-layer LSA (theory §6) and return (b, A).

@@ -211,6 +211,33 @@ class Solution:
                                                        else "<rational function>")
         return f"Solution(d={self.d}, {where}, kernel={self.kernel}, f_tilde_star={f})"
 
+    def _repr_latex_(self) -> str:
+        """The solution as Jupyter shows it (:mod:`markov_icl.display`): the point, then ``f~*`` and ``X*`` exact.
+
+        Examples:
+            >>> print(solve(1, "1/2", 5)._repr_latex_())  # doctest: +NORMALIZE_WHITESPACE
+            $\\displaystyle \\begin{array}{l}\\text{Solution: }d = 1,\\ p = \\frac{1}{2},\\ n = 5,\\ \\text{kernel uniform,
+            init iid} \\\\ \\tilde f^* = E[y^2] - \\beta^{\\top} X^* = \\frac{35}{96} \\approx 0.3645833333 \\\\ X^* =
+            H^{-1} \\beta = \\left(\\frac{1}{6},\\ \\frac{1}{2},\\ \\frac{1}{2}\\right)^{\\top}\\end{array}$
+        """
+        from markov_icl.display import latex_escape, latex_vector, tex_of
+
+        def value(name, v):
+            return f"{name} = {tex_of(v)}" if sp.sympify(v).is_number else rf"{name}\ \text{{symbolic}}"
+
+        where = [f"d = {self.d}", value("p", self.p) if self.states == 2 else f"|S| = {self.states}", value("n", self.n)]
+        head = (r"\text{Solution: }" + r",\ ".join(where) + r",\ \text{kernel " + latex_escape(self.kernel)
+                + ", init " + latex_escape(self.init) + "}")
+        if self._X_star is None:
+            body = r"X^* \text{ not derived: " + latex_escape(self.method) + "}"
+        else:
+            f = self.f_tilde_star
+            exact = tex_of(f)
+            approx = rf" \approx {float(f):.10g}" if sp.sympify(f).is_number and "ldots" not in exact else ""
+            body = (rf"\tilde f^* = E[y^2] - \beta^{{\top}} X^* = {exact}{approx} \\ "
+                    rf"X^* = H^{{-1}} \beta = {latex_vector(self.X_star)}")
+        return r"$\displaystyle \begin{array}{l}" + head + r" \\ " + body + r"\end{array}$"
+
     # -- descriptions ---------------------------------------------------------------
     @property
     def kernel(self) -> str:

@@ -34,7 +34,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -49,8 +49,13 @@ from markov_icl.symbolic.model import phi
 from markov_icl.symbolic.objective import check_d, parse_n
 from markov_icl.symbolic.solve import solve
 
+if TYPE_CHECKING:
+    from torch import nn
+
+    from markov_icl.types import Exact
+
 #: defaults that reach f~* within 1e-6 at d = 1, p = 1/2, n = 10 in a few seconds
-DEFAULTS = dict(steps=1500, batch=1024, lr=0.05, optimizer="adam", schedule="cosine", init_scale=0.5,
+DEFAULTS: dict[str, Any] = dict(steps=1500, batch=1024, lr=0.05, optimizer="adam", schedule="cosine", init_scale=0.5,
                 mc_samples=200_000, model="dense")
 
 MODELS = ("dense", "sparse")
@@ -141,7 +146,7 @@ def _tex(text: str) -> str:
     return tex_of(text)
 
 
-def verify(d: int, p, n, *, steps: int = DEFAULTS["steps"], seed: int = 0, batch: int = DEFAULTS["batch"],
+def verify(d: int, p: Exact, n: Exact, *, steps: int = DEFAULTS["steps"], seed: int = 0, batch: int = DEFAULTS["batch"],
            lr: float = DEFAULTS["lr"], optimizer: str = DEFAULTS["optimizer"], schedule: str = DEFAULTS["schedule"],
            init_scale: float = DEFAULTS["init_scale"], mc_samples: int = DEFAULTS["mc_samples"],
            model: str | None = None, kernel: str = "uniform", init: str = "iid", progress: bool = True,
@@ -204,6 +209,7 @@ def verify(d: int, p, n, *, steps: int = DEFAULTS["steps"], seed: int = 0, batch
     if model not in MODELS:
         raise MarkovICLError(f"unknown model {model!r}; allowed: {', '.join(MODELS)}")
     parameterization = None if param is None else _parameterization(param, d)
+    net: nn.Module
     save = None if save is None else _check_save(save)
     check_sampleable(ChainLaw.from_options(p, kernel, init))
     sol = solve(d, p, n_int, kernel=kernel, init=init)
@@ -226,8 +232,10 @@ def verify(d: int, p, n, *, steps: int = DEFAULTS["steps"], seed: int = 0, batch
     X = phi(*one_layer_params(net)).detach().numpy()
     mc = estimate_loss(net, law, d, n_int, mc_samples, seed=seed + 1_000_003)
     exact = float(sol.f_tilde(X))
-    ft = float(sol.f_tilde_star)
-    xs = np.array([float(x) for x in sol.X_star])
+    X_star: Any = sol.X_star  # derived: the point is numeric and H positive definite (check_minimiser)
+    f_tilde_star: Any = sol.f_tilde_star
+    ft = float(f_tilde_star)
+    xs = np.array([float(x) for x in X_star])
     extra = {}
     if with_f_star:
         from markov_icl.symbolic.varpro import best_one_layer
@@ -244,7 +252,7 @@ def verify(d: int, p, n, *, steps: int = DEFAULTS["steps"], seed: int = 0, batch
             "f_param_star_float": fp,
             "gap_param": exact - fp,
             "f_param_star_method": opt.method,
-            "theta_trained": net.theta.detach().tolist(),
+            "theta_trained": cast(Any, net).theta.detach().tolist(),
             "theta_star": None if opt.theta_star is None else [str(t) for t in opt.theta_star],
             "theta_star_float": None if opt.theta_star is None else [float(t) for t in opt.theta_star],
         })
@@ -261,7 +269,7 @@ def verify(d: int, p, n, *, steps: int = DEFAULTS["steps"], seed: int = 0, batch
         "f_tilde_star": str(sol.f_tilde_star),
         "f_tilde_star_float": ft,
         "gap": exact - ft,
-        "X_star": [str(x) for x in sol.X_star],
+        "X_star": [str(x) for x in X_star],
         "X_star_float": xs.tolist(),
         "phi_trained": [float(x) for x in X],
         "phi_distance": float(np.linalg.norm(X - xs)),

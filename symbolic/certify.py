@@ -113,7 +113,7 @@ def certify_numeric(H: DomainMatrix) -> PDCertificate:
         return PDCertificate(False, "fraction-free LU", detail="a leading principal minor vanishes")
     pivots = [U[i, i] for i in range(n)]
     ok = all(x > 0 for x in pivots)
-    bad = next((i + 1 for i, x in enumerate(pivots) if x <= 0), None)
+    bad = next((i + 1 for i, x in enumerate(pivots) if x <= 0), 0)
     detail = (f"all {n} leading principal minors of {den}*H are positive" if ok
               else f"leading principal minor {bad} is {'zero' if pivots[bad - 1] == 0 else 'negative'}")
     return PDCertificate(ok, "fraction-free LU (Sylvester)",

@@ -391,10 +391,10 @@ def reduced_critical_points(loss: PopulationLoss, starts: int = 32, seed: int = 
         if np.linalg.norm(ol.project(b)[2]) > 1e-8 or any(abs(b @ c) > 1 - 1e-8 for c in found):
             continue
         found.append(b)
-    points = []
+    points: list = []
     for b in found:
         _, A, _ = ol.project(b)
-        s = np.sqrt(max(np.linalg.norm(A), 1e-300))
+        s = np.sqrt(max(float(np.linalg.norm(A)), 1e-300))
         c = critical_point(loss, _theta_of(loss, b_idx, A_idx, s * b, A / s))
         if c.gradient_norm < 1e-9 and not any(abs(c.loss - q.loss) < 1e-12 and c.index == q.index for q in points):
             points.append(c)

@@ -48,12 +48,16 @@ Examples:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import sympy as sp
 
 from markov_icl.errors import MarkovICLError
 from markov_icl.symbolic.model import phi
+
+if TYPE_CHECKING:
+    from markov_icl.types import Parameter
 
 PRESETS = ("dense", "sparse", "ahn", "zfb", "gd")
 
@@ -260,8 +264,8 @@ class ParamOptimum:
     param: Parameterization
     theta_star: tuple | None
     X: list
-    f_param_star: object
-    f_tilde_star: object
+    f_param_star: Any
+    f_tilde_star: Any
     f_star: float | None
     method: str
 
@@ -293,8 +297,8 @@ class ParamOptimum:
                     f"({shorten(self.method, 80)})")
         if not numeric:
             return head + "\n\n" + rf"$\tilde f^* = {tex_of(self.f_tilde_star)}$"
-        names = {"f_tilde_star": r"\tilde f^*", "f_star": "f^*", "f_param_star": r"f_{\rm param}^*"}
-        chain = r" \le ".join(f"{names[k]} = {v:.10f}" for k, v in self.chain)
+        symbols = {"f_tilde_star": r"\tilde f^*", "f_star": "f^*", "f_param_star": r"f_{\rm param}^*"}
+        chain = r" \le ".join(f"{symbols[k]} = {v:.10f}" for k, v in self.chain)
         return head + f"\n\n${chain}$ ({'holds' if self.chain_holds() else 'VIOLATED'})"
 
     def chain_holds(self, tol: float = 1e-12) -> bool:
@@ -345,9 +349,10 @@ def least_squares(M: sp.Matrix, X0: sp.Matrix, H, beta, E_y2) -> tuple[tuple, li
     return theta, X, f if numeric else sp.factor(f)
 
 
-def optimum(d: int | None = None, p=None, n=None, *, param: Parameterization | str, kernel: str = "uniform",
-            init: str = "iid", solution=None, law=None, with_f_star: bool | None = None, starts: int | None = None,
-            seed: int = 0, progress=None) -> ParamOptimum:
+def optimum(d: int | None = None, p: Parameter = None, n: Parameter = None, *, param: Parameterization | str,
+            kernel: str = "uniform", init: str = "iid", solution: Any = None, law: Any = None,
+            with_f_star: bool | None = None, starts: int | None = None, seed: int = 0,
+            progress: Any = None) -> ParamOptimum:
     """The exact best loss of the parameterization ``param`` at ``(d, p, n)`` (the signature of
     :func:`~markov_icl.symbolic.solve.solve`, then keyword options).
 

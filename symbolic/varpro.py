@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import sympy as sp
@@ -36,6 +37,10 @@ from markov_icl.errors import MarkovICLError, check_int
 from markov_icl.limits import MAX_STARTS, check_at_most
 from markov_icl.symbolic.model import bilinear_tensor, phi
 from markov_icl.symbolic.objective import Index, check_d, f_tilde
+
+if TYPE_CHECKING:
+    from markov_icl.symbolic.solve import Solution
+    from markov_icl.types import Exact, Vector
 
 
 def _float_matrix(M) -> np.ndarray:
@@ -212,7 +217,7 @@ def minimize_over_b(loss: OneLayerLoss, starts: int | None = None, seed: int = 0
     from markov_icl.progress import wrapper
 
     vals = []
-    best = None
+    best: tuple | None = None
     wrap = wrapper(progress)
     for b0 in wrap(P0, desc) if wrap else P0:
         res = minimize(fun, b0, jac=True, method="BFGS", options={"gtol": 1e-10, "maxiter": 400})
@@ -222,6 +227,8 @@ def minimize_over_b(loss: OneLayerLoss, starts: int | None = None, seed: int = 0
         if best is None or f < best[0]:
             best = (f, b, A)
     vals.sort()
+    if best is None:  # pragma: no cover - starts >= 1
+        raise MarkovICLError("no start directions")
     f, b, A = best
     agree = sum(1 for v in vals if v - f <= agree_tol)
     spread = vals[min(agree, len(vals)) - 1] - f if agree else 0.0
@@ -295,7 +302,7 @@ def _is_exact(H, beta, E_y2) -> bool:
     return exact(E_y2)
 
 
-def best_one_layer(solution, starts: int | None = None, seed: int = 0, progress=None) -> FStar:
+def best_one_layer(solution: Solution, starts: int | None = None, seed: int = 0, progress: Any = None) -> FStar:
     """``f* = min_{b,A} f(b, A)``, the best one-layer LSA (theory §6), for a numeric
     :class:`~markov_icl.symbolic.solve.Solution`: exact for d = 1, a certified multistart
     search for d >= 2.
@@ -329,7 +336,7 @@ class Psi:
     certificate: str
 
 
-def psi(X, d: int, starts: int | None = None, seed: int = 0, progress=None) -> Psi:
+def psi(X: Vector, d: int, starts: int | None = None, seed: int = 0, progress: Any = None) -> Psi:
     """``psi(X) = phi(b, A)`` minimising ``||phi(b, A) - X||_2`` (variable projection with H = I).
 
     Any (b, A) gives an upper bound ``f(psi) >= f*``; when X is realisable the minimum
@@ -377,8 +384,8 @@ class OptimumRealization:
         certificate: how f* and the decision were certified.
     """
 
-    solution: object
-    realization: object
+    solution: Any
+    realization: Any
     discriminant: sp.Rational | None
     f_star: float
     f_psi: float
@@ -441,7 +448,8 @@ class OptimumRealization:
         }
 
 
-def realize_optimum(d: int, p, n, starts: int | None = None, seed: int = 0, progress=None) -> OptimumRealization:
+def realize_optimum(d: int, p: Exact, n: Exact, starts: int | None = None, seed: int = 0,
+                    progress: Any = None) -> OptimumRealization:
     """Decide exactly whether X* (i.i.d. Bernoulli(p) starts, uniform kernel) is realised by a
     one-layer LSA, and compute the best one-layer loss f* and ``f(psi(X*))`` (theory §6).
 
@@ -468,7 +476,8 @@ def realize_optimum(d: int, p, n, starts: int | None = None, seed: int = 0, prog
         raise MarkovICLError(f"n must be an integer >= 1, got {n}")
     sol = solve(d, pv, nv)
     sol.check_minimiser()
-    X, ft = sol.X_star, sol.f_tilde_star
+    X: Any = sol.X_star  # exact (check_minimiser: H is positive definite, X* derived)
+    ft: Any = sol.f_tilde_star
     rz = realize(X, d)
     disc = sp.Rational(discriminant(X)) if d == 1 else None
     res = best_one_layer(sol, starts=starts, seed=seed, progress=progress)
@@ -478,7 +487,7 @@ def realize_optimum(d: int, p, n, starts: int | None = None, seed: int = 0, prog
     if d > MAX_CERTIFIED_D:
         cert.append(f"d = {d} > {MAX_CERTIFIED_D}: the multistart minimum is an upper bound on f*, not certified")
     b, A, f_star = res.b, res.A, res.f_star
-    if rz.realizable:
+    if rz.realizable and rz.b is not None and rz.A is not None:
         bf = np.array([float(sp.N(x, 30)) for x in rz.b])
         Af = np.array([[float(sp.N(x, 30)) for x in row] for row in rz.A])
         scale = np.linalg.norm(bf)

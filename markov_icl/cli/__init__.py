@@ -29,6 +29,7 @@ COMMANDS = {
     "experiment": "markov_icl.cli.experiment",
     "dynamics": "markov_icl.cli.dynamics",
     "sweep": "markov_icl.cli.sweep",
+    "docs": "markov_icl.cli.docs",
 }
 
 #: one line per subcommand for the top-level help (no module is imported to print it)
@@ -42,10 +43,13 @@ SUMMARIES = {
     "experiment": "reproduce a figure of the paper (CSV + plot)",
     "dynamics": "exact learning dynamics of a one-layer parameterization against training",
     "sweep": "run a grid of commands on Ray or local processes, resumable",
+    "docs": "print where the installed documentation is (the theory reference, commands, Python API)",
 }
 
 DESCRIPTION = ("Symbolic derivation engine for in-context learning of linear self-attention on Markov-chain prompts. "
-               "The theory reference is docs/theory.md; 'markov-icl COMMAND --help' describes each command.")
+               "The theory reference is docs/theory.md, installed with the package ('markov-icl docs' prints where; "
+               "help texts cite its sections as docs/theory.md section N); 'markov-icl COMMAND --help' describes "
+               "each command.")
 
 
 class _Formatter(argparse.HelpFormatter):

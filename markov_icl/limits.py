@@ -153,7 +153,7 @@ def announce(command: str, d: int, seconds=estimated_seconds, what: str = "the e
     from markov_icl.progress import Progress
 
     t = seconds(d)
-    return Progress(command, estimate=t, announce=t >= 10, what=f"{what} at d = {d} (2-core machine)")
+    return Progress(command, estimate=t, enabled=t >= 10, what=f"{what} at d = {d} (2-core machine)")
 
 
 def check_prompt_entries(what: str, batch: int, n: int, d: int, per_entry: int = 1) -> None:

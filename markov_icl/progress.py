@@ -12,7 +12,7 @@
 
 The start line (``fig6: 8 models of 500 steps, 6 evaluation points; estimated 5 min``) is
 printed wherever the work is announced as long: when its estimate is at least
-:data:`ANNOUNCE_SECONDS` or unknown. Estimates are the command's own: measured rates
+:data:`ANNOUNCE_SECONDS` (or the progress interval, when that is shorter) or unknown. Estimates are the command's own: measured rates
 on a 2-core machine, scaled by the sizes asked for.
 
 Python calls that can take long take ``progress=``: True for this helper's report, False for
@@ -120,11 +120,11 @@ class Progress:
         desc: what is running, the first word of every line (``fig6``, ``train``).
         total: the number of units of work, or None when unknown (then lines give the time only).
         unit: the name of one unit (``step``, ``cell``, ``start``).
-        estimate: the expected seconds, or None; a start line is printed when it is at least
-            :data:`ANNOUNCE_SECONDS` or None and ``announce`` is True.
+        estimate: the expected seconds, or None (unknown).
+        announce: print the start line; by default when the estimate is None or at least
+            :data:`ANNOUNCE_SECONDS` (or ``every``, when shorter).
         what: the work in words for the start line (default: ``TOTAL UNITs``).
         enabled: False: report nothing.
-        announce: print the start line (default: when the estimate says the work is long).
         stream: where to write (default stderr).
         every: seconds between lines when not on a terminal (default :func:`interval`).
     """
@@ -144,8 +144,8 @@ class Progress:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._closed = False
-        if announce is None:
-            announce = estimate is None or estimate >= ANNOUNCE_SECONDS
+        if announce is None:  # long: at least ANNOUNCE_SECONDS, or long enough for a progress line
+            announce = estimate is None or estimate >= min(ANNOUNCE_SECONDS, self.every)
         self.announced = bool(announce) and self.enabled
         if self.announced:
             self._write(self.start_line(what))

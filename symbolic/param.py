@@ -349,7 +349,7 @@ def least_squares(M: sp.Matrix, X0: sp.Matrix, H, beta, E_y2) -> tuple[tuple, li
     return theta, X, f if numeric else sp.factor(f)
 
 
-def optimum(d: int | None = None, p: Parameter = None, n: Parameter = None, *, param: Parameterization | str,
+def optimum(d: int | None = None, p: Parameter = None, n: Parameter = None, *, param: Parameterization | str | None = None,
             kernel: str = "uniform", init: str = "iid", solution: Any = None, law: Any = None,
             with_f_star: bool | None = None, starts: int | None = None, seed: int = 0,
             progress: Any = None) -> ParamOptimum:
@@ -388,6 +388,8 @@ def optimum(d: int | None = None, p: Parameter = None, n: Parameter = None, *, p
         raise MarkovICLError("optimum(param, source, n) became optimum(d, p, n, param=...): e.g. "
                              "optimum(1, '1/2', 10, param='gd'), optimum(param='gd', solution=s) or "
                              "optimum(n=5, param=preset('zfb', 1), law=GaussianLaw((1,)))")
+    if param is None:
+        raise MarkovICLError(f"optimum needs param=: a preset name ({', '.join(PRESETS)}) or a Parameterization")
     if solution is not None and law is not None:
         raise MarkovICLError("give a solution (chains) or a law, not both")
     known = [(what, v) for what, v in (("the parameterization", getattr(param, "d", None)),

@@ -23,7 +23,7 @@ def register(sub, argv=()) -> None:
 
     ap.add_argument("spec", nargs="?", help="the sweep file (TOML)")
     ap.add_argument("--example", choices=sorted(SWEEPS), default=None,
-                    help="run a sweep file shipped with the package instead of SPEC (markov_icl.examples: "
+                    help="run a sweep file shipped with the package instead of a file (markov_icl.examples: "
                          + ", ".join(f"{k} = {v}" for k, v in SWEEPS.items()) + ")")
     ap.add_argument("--out", help="the sweep's folder (results.csv, sweep.toml, meta.json, cells/)")
     ap.add_argument("--workers", type=int_option, default=2, help="local workers (default 2)")

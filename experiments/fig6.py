@@ -18,8 +18,10 @@ held-out prompts (fresh per seed, the same for every method) it is compared with
   ``X* = H^{-1} beta`` exact (theory §3, §8; population loss ``f~*``), and the best one-layer
   LSA ``f*`` (theory §6: exact at d = 1, certified multistart above), each evaluated as a
   predictor on the same prompts;
-* the known-kernel Bayes rule (the ceiling), the context transition counts, and the
-  majority label of the context (the floor that ignores the query).
+* the known-kernel rule (``known_kernel``: an oracle that sees the prompt's kernel K and predicts
+  ``argmax_j K[s_{q,d}, j]``; its expected accuracy bounds that of every rule that sees only the prompt,
+  but it is no in-context learner, and its squared loss, of hard labels, bounds nothing), the context
+  transition counts, and the majority label of the context (a rule that ignores the query).
 
 Accuracy compares a method's predicted state with the query's label: the classifiers' and
 the rules' own answers, GPT-2's argmax (or its rounded number with ``--objective squared``),
@@ -64,8 +66,17 @@ METHODS = {
     "linear_regression": "linear regression",
     "counts": "transition counts",
     "majority": "majority label",
-    "bayes_known_K": "Bayes, known kernel (ceiling)",
+    "known_kernel": "known-kernel rule (oracle: sees K)",
 }
+
+#: method -> matplotlib format of its line (a method without one is drawn with :data:`DEFAULT_STYLE`)
+STYLES = {"gpt2": "o-", "x_star": "s--", "f_star": "^--", "logistic": "v:", "linear_svm": "<:", "knn3": ">:",
+          "linear_regression": "d:", "counts": "x-.", "majority": "+-.", "known_kernel": "*-"}
+DEFAULT_STYLE = "h-"
+
+#: method -> short column name of the printed summary
+SHORT = {"gpt2": "GPT-2", "x_star": "X*", "f_star": "f*", "logistic": "logreg", "linear_svm": "SVM", "knn3": "3-NN",
+         "linear_regression": "linreg", "counts": "counts", "majority": "major", "known_kernel": "known-K"}
 
 #: the largest d of the exact predictors here (S = 3, d = 4 builds H in ~17 s, d = 5 in minutes)
 MAX_FIG6_D = 4
@@ -244,7 +255,7 @@ def run(config: Fig6Config, progress: bool = True) -> tuple[list[dict], list[dic
                     preds.update(classical_predictions(test, S, tuple(LEARNERS), progress=lambda: bar.update(1)))
                     preds["counts"] = count_predictions(test, S)
                     preds["majority"] = majority_predictions(test, S)
-                    preds["bayes_known_K"] = known_kernel_predictions(test)
+                    preds["known_kernel"] = known_kernel_predictions(test)
                     y = test.y.double()
                     for method in METHODS:
                         if method not in preds:
@@ -281,7 +292,6 @@ def plot(summary_rows: list[dict], config: Fig6Config, path: Path) -> Path:
     plt = pyplot()
     c = config
     fig, axes = plt.subplots(len(c.states), 4, figsize=(16, 3.3 * len(c.states) + 0.9), squeeze=False)
-    styles = dict(zip(METHODS, ["o-", "s--", "^--", "v:", "<:", ">:", "d:", "x-.", "+-.", "*-"]))
     for i, S in enumerate(c.states):
         for j, (metric, sweep) in enumerate([("accuracy", "n"), ("accuracy", "d"), ("mse", "n"), ("mse", "d")]):
             ax = axes[i, j]
@@ -296,8 +306,8 @@ def plot(summary_rows: list[dict], config: Fig6Config, path: Path) -> Path:
                     continue
                 pts.sort(key=lambda s: s[sweep])
                 ax.errorbar([s[sweep] for s in pts], [s[f"{metric}_mean"] for s in pts],
-                            yerr=[s[f"{metric}_std"] for s in pts], fmt=styles[method], capsize=2, ms=4, lw=1,
-                            label=label)
+                            yerr=[s[f"{metric}_std"] for s in pts], fmt=STYLES.get(method, DEFAULT_STYLE), capsize=2,
+                            ms=4, lw=1, label=label)
             if sweep == "n":
                 ax.set_xscale("log", base=2)
                 ax.set_xticks(list(c.ns), [str(v) for v in c.ns])
@@ -311,7 +321,8 @@ def plot(summary_rows: list[dict], config: Fig6Config, path: Path) -> Path:
     handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.0), ncol=5, fontsize=8, frameon=False)
     fig.suptitle(rf"Fig. 6: GPT-2 ({c.layers} layers, {c.heads} heads, width {c.width}, {c.steps} steps) vs in-context "
-                 rf"learners; kernel rows Dirichlet($\alpha = {c.alpha}$), {c.seeds} seeds", fontsize=10)
+                 rf"learners; kernel rows Dirichlet($\alpha = {c.alpha}$), uniform initial states, {c.seeds} seeds",
+                 fontsize=10)
     fig.tight_layout(rect=(0, 0.7 / (3.3 * len(c.states) + 0.9), 1, 0.97))
     return save_figure(fig, path)
 
@@ -327,9 +338,7 @@ def summary(result, config: Fig6Config, seconds: float) -> str:
     """What ``markov-icl experiment fig6`` prints: accuracy (mean over seeds) per method and point."""
     _, summ = result
     c = config
-    short = {"gpt2": "GPT-2", "x_star": "X*", "f_star": "f*", "logistic": "logreg", "linear_svm": "SVM",
-             "knn3": "3-NN", "linear_regression": "linreg", "counts": "counts", "majority": "major",
-             "bayes_known_K": "Bayes-K"}
+    short = {m: SHORT.get(m, m[:7]) for m in METHODS}
     methods = [m for m in METHODS if any(s["method"] == m for s in summ)]
     lines = [f"fig6: GPT-2 {c.layers}x{c.heads}x{c.width} ({c.objective}), {c.steps} steps, {c.seeds} seeds, alpha = {c.alpha}, "
              f"{c.eval} held-out prompts per point ({seconds:.0f} s); accuracy, mean over seeds",
@@ -347,4 +356,5 @@ def summary(result, config: Fig6Config, seconds: float) -> str:
 
 CONFIG = Fig6Config
 
-__all__ = ["Fig6Config", "CONFIG", "METHODS", "run", "write", "summarise", "plot", "summary", "exact_predictors"]
+__all__ = ["Fig6Config", "CONFIG", "METHODS", "STYLES", "SHORT", "estimate_seconds", "run", "write", "summarise", "plot",
+           "summary", "exact_predictors"]

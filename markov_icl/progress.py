@@ -12,8 +12,9 @@
 
 The start line (``fig6: 8 models of 500 steps, 6 evaluation points; estimated 5 min``) is
 printed wherever the work is announced as long: when its estimate is at least
-:data:`ANNOUNCE_SECONDS` (or the progress interval, when that is shorter) or unknown. Estimates are the command's own: measured rates
-on a 2-core machine, scaled by the sizes asked for.
+:data:`ANNOUNCE_SECONDS` (or the progress interval, when that is shorter) or unknown.
+Estimates are the command's own: measured rates on a 2-core machine, scaled by the sizes
+asked for.
 
 Python calls that can take long take ``progress=``: True for this helper's report, False for
 silence (:func:`enabled`).

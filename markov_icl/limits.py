@@ -148,12 +148,13 @@ def check_d(command: str, d: int, max_d: int | None = None, seconds=None) -> int
 
 def announce(command: str, d: int, seconds=estimated_seconds, what: str = "the exact solve"):
     """The report of a command's exact work at d (:class:`~markov_icl.progress.Progress`, a context manager): a
-    start line on stderr when it is estimated at 10 s or more (from the measured growth), then, when stderr is not
-    a terminal, a line at least every 30 s until the block ends."""
+    start line on stderr when it is estimated at 10 s or more (from the measured growth), once the work has run a
+    second (a bad option found earlier prints only its error), then, when stderr is not a terminal, a line at least
+    every 30 s until the block ends."""
     from markov_icl.progress import Progress
 
     t = seconds(d)
-    return Progress(command, estimate=t, enabled=t >= 10, what=f"{what} at d = {d} (2-core machine)")
+    return Progress(command, estimate=t, enabled=t >= 10, what=f"{what} at d = {d} (2-core machine)", delay=1.0)
 
 
 def check_prompt_entries(what: str, batch: int, n: int, d: int, per_entry: int = 1) -> None:

@@ -128,11 +128,13 @@ class Progress:
         enabled: False: report nothing.
         stream: where to write (default stderr).
         every: seconds between lines when not on a terminal (default :func:`interval`).
+        delay: print the start line only once the work has run this many seconds (work that stops earlier, e.g.
+            on a bad option, prints nothing).
     """
 
     def __init__(self, desc: str, total: int | None = None, *, unit: str = "step", estimate: float | None = None,
                  what: str | None = None, enabled: bool = True, announce: bool | None = None,
-                 stream: IO[str] | None = None, every: float | None = None):
+                 stream: IO[str] | None = None, every: float | None = None, delay: float = 0.0):
         self.desc, self.total, self.unit, self.estimate = desc, total, unit, estimate
         self.stream = sys.stderr if stream is None else stream
         self.enabled = bool(enabled)
@@ -145,15 +147,18 @@ class Progress:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._begun = False
         if announce is None:  # long: at least ANNOUNCE_SECONDS, or long enough for a progress line
             announce = estimate is None or estimate >= min(ANNOUNCE_SECONDS, self.every)
         self.announced = bool(announce) and self.enabled
-        if self.announced:
-            self._write(self.start_line(what))
+        self._start = self.start_line(what)
+        self.delay = delay if self.announced else 0.0
+        if self.announced and not self.delay:
+            self._write(self._start)
         if self.mode in ("terminal", "notebook") and total is not None:
             self._bar = _bar_class(self.mode)(total=total, desc=desc, unit=unit, file=self.stream, leave=False,
                                               mininterval=0.5, dynamic_ncols=True)
-        elif self.mode == "log":
+        if self.mode == "log" or self.delay:
             self._thread = threading.Thread(target=self._beat, name=f"progress-{desc}", daemon=True)
             self._thread.start()
 
@@ -187,6 +192,13 @@ class Progress:
             pass
 
     def _beat(self) -> None:
+        if self.delay:
+            if self._stop.wait(self.delay):
+                return
+            self._write(self._start)
+            self._begun = True
+        if self.mode != "log":
+            return
         while not self._stop.wait(self.every):
             self._write(self.line())
 
@@ -220,7 +232,8 @@ class Progress:
         if self._bar is not None:
             self._bar.close()
         elapsed = time.perf_counter() - self.t0
-        if self.mode == "log" and (self.announced or elapsed >= ANNOUNCE_SECONDS):
+        started = self.announced and (not self.delay or self._begun)
+        if self.mode == "log" and (started or elapsed >= ANNOUNCE_SECONDS):
             count = f"{self.done} {self.unit}s in " if self.total is not None else ""
             self._write(f"{self.desc}: done, {count}{human(elapsed)}")
 

@@ -111,3 +111,13 @@ def test_every_figure_estimates_its_run():
         t = mod.estimate_seconds(mod.CONFIG())
         assert 1 < t < 600, (name, t)  # laptop defaults: seconds to minutes
         assert mod.estimate_seconds(mod.CONFIG.paper()) >= t  # the paper's sizes are at least the defaults
+
+
+def test_a_delayed_start_line_is_not_printed_for_work_that_stops_at_once():
+    log = io.StringIO()
+    with pytest.raises(ValueError), Progress("work", estimate=60, stream=log, every=5, delay=0.5):
+        raise ValueError("a bad option")  # found before the delay: no start line, one error
+    assert log.getvalue() == ""
+    with Progress("work", estimate=60, what="long work", stream=log, every=5, delay=0.1):
+        time.sleep(0.3)
+    assert log.getvalue().splitlines()[0] == "work: long work; estimated 60 s"

@@ -7,7 +7,7 @@ TORCH ?= torch==2.13.0
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint typecheck docs tree bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,15 @@ $(STAMP): pyproject.toml | $(PY)
 	touch $(STAMP)
 
 install: $(STAMP)
+
+DOCS_STAMP := $(VENV)/.installed-docs
+$(DOCS_STAMP): pyproject.toml $(STAMP)
+	$(PY) -m pip install -q -e ".[docs]"
+	touch $(DOCS_STAMP)
+
+# the installed layout of the package as links into the source folders (mypy and the API reference read it)
+tree: install
+	$(PY) .ci/package_tree.py build/tree >/dev/null
 
 demo: install
 	$(VENV)/bin/markov-icl --version
@@ -34,8 +43,17 @@ demo: install
 test: install
 	$(PY) -m pytest -q
 
-lint: install
-	$(VENV)/bin/ruff check markov_icl symbolic numeric derivations experiments tests benchmarks conftest.py
+lint: install typecheck
+	$(VENV)/bin/ruff check markov_icl symbolic numeric derivations experiments tests benchmarks conftest.py examples docs .ci
+
+# mypy on the public modules ([tool.mypy] in pyproject.toml); paths are printed as build/tree/markov_icl/...
+typecheck: tree
+	$(VENV)/bin/mypy
+
+# the documentation site with the API reference, warnings as errors (mkdocs.yml); open build/site/index.html
+docs: $(DOCS_STAMP) tree
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
+	@echo "site: $(CURDIR)/build/site/index.html"
 
 bench: install
 	$(PY) benchmarks/objective.py

@@ -58,6 +58,44 @@ class Derivation:
     def all_passed(self) -> bool:
         return all(c.passed for c in self.checks)
 
+    def __repr__(self) -> str:
+        passed = sum(bool(c.passed) for c in self.checks)
+        return f"Derivation({self.name!r}, {self.title!r}, {passed}/{len(self.checks)} checks passed)"
+
+    def _repr_markdown_(self) -> str:
+        """The document as Jupyter shows it: title, statement, results (display math) and the checks as a table.
+
+        Examples:
+            >>> doc = Derivation("x", "X", Block("Statement", "Some text.", ["a^2 + b^2"]), checks=[Check("c", True, "ok")])
+            >>> print(doc._repr_markdown_())
+            ### X
+            <BLANKLINE>
+            **Statement.** Some text.
+            <BLANKLINE>
+            $$a^2 + b^2$$
+            <BLANKLINE>
+            | check | passed | detail |
+            |---|---|---|
+            | c | ✓ | ok |
+        """
+        from markov_icl.display import markdown_table, shorten
+
+        def block(b: Block) -> list[str]:
+            out = [f"**{b.title}.** {b.text}".rstrip()] + [f"$${m}$$" for m in b.math]
+            if b.table:
+                out.append(markdown_table([f"${h}$" for h in b.table[0]], [[f"${c}$" for c in row] for row in b.table[1:]]))
+            return out
+
+        parts = [f"### {self.title}", *block(self.statement)]
+        for b in self.results:
+            parts += block(b)
+        if self.notes:
+            parts.append(f"*{self.notes}*")
+        if self.checks:
+            parts.append(markdown_table(("check", "passed", "detail"),
+                                        [(c.name, "✓" if c.passed else "✗", shorten(c.detail, 120)) for c in self.checks]))
+        return "\n\n".join(parts)
+
     def to_json(self) -> dict:
         """The document as JSON data (strings, booleans, lists): what the disk cache stores.
 

@@ -222,10 +222,10 @@ def plot_layers(L: int) -> list[int]:
     return sorted({l for l in (0, 1, 2, L // 2, L) if 0 <= l <= L})
 
 
-def plot(rows: list[dict], path: Path, d: int, view: dict | None = None) -> Path:
+def plot(rows: list[dict], path: Path, d: int, view: dict | None = None, title: str | None = None) -> Path:
     """Top row: R1's objectives, R2's objectives, and the weighted per-layer values (all / n), layer by layer.
     Bottom row (with the Pareto ``view`` of :func:`pareto_view`): per-prompt points, each drawn layer's front and
-    the reference front; and GD_l against the layer."""
+    the reference front; and GD_l against the layer. ``title``: the setting, above the panels."""
     import numpy as np
 
     plt = pyplot()
@@ -271,6 +271,8 @@ def plot(rows: list[dict], path: Path, d: int, view: dict | None = None) -> Path
         gax.set_xlim(-0.5, L + 0.5)
         if (~pos).any():
             gax.legend(fontsize=7, loc="best")
+    if title:
+        fig.suptitle(title, fontsize=10)
     return save_figure(fig, path)
 
 
@@ -320,7 +322,10 @@ def write(result, config: Fig2Config, out: Path, plot_figure: bool = True) -> li
     written = [write_records(out / "fig2.csv", rows),
                write_records(out / "fig2_pareto.csv", pareto_records(info["pareto"]), float_format=".17g")]
     if plot_figure:
-        written.append(plot(rows, out / "fig2.png", config.d, info["pareto"]))
+        c = config
+        title = (f"Fig. 2: {c.layers}-layer structured LSA, d = {c.d}, n = {c.n}, p = {c.p}, readout {c.readout}, "
+                 f"{c.steps} Adam steps, {c.eval} held-out prompts")
+        written.append(plot(rows, out / "fig2.png", config.d, info["pareto"], title=title))
     return written
 
 

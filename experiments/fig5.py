@@ -26,7 +26,6 @@ Examples:
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,22 +109,44 @@ class Fig5Config(Config):
         return parse_ds(self.ds, self.max_d)
 
 
+def estimate_seconds(config: Fig5Config) -> float:
+    """A rough estimate of :func:`run`'s seconds: per d the exact solve (:data:`~markov_icl.limits.OBJECTIVE_SECONDS`),
+    f* (multistart) and the training runs (:func:`~markov_icl.numeric.train.train_seconds`, full batch). The
+    defaults: 24 s measured, 2-core machine.
+
+    Examples:
+        >>> round(estimate_seconds(Fig5Config()))
+        31
+    """
+    from markov_icl.limits import estimated_seconds
+    from markov_icl.numeric.train import train_seconds
+
+    c = config
+    total = 0.0
+    for d in c.d_values:
+        total += max(estimated_seconds(d) - 0.5, 0.05) + (0.15 * 2.2 ** (d - 1) if 1 < d <= c.f_star_max_d else 0.0)
+        total += c.seeds * train_seconds(c.steps, c.batch, c.n, d, online=False) * 0.3
+    return total
+
+
 def run(config: Fig5Config, progress: bool = True) -> list[dict]:
-    """One row per (d, seed): accuracies, exact losses, f~*, f*."""
+    """One row per (d, seed): accuracies, exact losses, f~*, f*. ``progress``: report progress
+    (:class:`~markov_icl.progress.Progress`)."""
     import torch
-    from tqdm.auto import tqdm
 
     from markov_icl.numeric.lsa import DenseLSA, one_layer_params
     from markov_icl.numeric.montecarlo import accuracy
     from markov_icl.numeric.prompts import enlarged_features, sample_prompts
     from markov_icl.numeric.train import train
+    from markov_icl.progress import Progress
     from markov_icl.symbolic.solve import solve
     from markov_icl.symbolic.varpro import best_one_layer
 
     c = config
     ds = c.d_values
     rows = []
-    bar = tqdm(total=len(ds) * c.seeds, desc="fig5", disable=not progress or not sys.stderr.isatty())
+    bar = Progress("fig5", len(ds) * c.seeds, unit="model", estimate=estimate_seconds(c), enabled=progress,
+                   what=f"d in {ds[0]}..{ds[-1]}: an exact solve, f* and {c.seeds} models of {c.steps} steps each")
     for d in ds:
         sol = solve(d, c.p, c.n)
         sol.check_minimiser()  # f~* is the optimum only where H is positive definite

@@ -18,12 +18,14 @@ held-out prompts (fresh per seed, the same for every method) it is compared with
   ``X* = H^{-1} beta`` exact (theory §3, §8; population loss ``f~*``), and the best one-layer
   LSA ``f*`` (theory §6: exact at d = 1, certified multistart above), each evaluated as a
   predictor on the same prompts;
-* the Bayes-optimal in-context predictor (:class:`~markov_icl.numeric.bayes.BayesPredictor`: the posterior
-  mean of the query's label under the Dirichlet prior, its mode for accuracy), the true floor under every
-  learner's loss and ceiling on its accuracy, with its exact risk (:func:`markov_icl.symbolic.bayes.bayes`)
-  where the sum is within the engine's limits;
-* the known-kernel rule (it sees K, so it is not an in-context learner and may beat the Bayes rule), the
-  context transition counts, and the majority label of the context (the rule that ignores the query).
+* the Bayes-optimal in-context predictor (``bayes``, :class:`~markov_icl.numeric.bayes.BayesPredictor`: the
+  posterior mean of the query's label under the Dirichlet prior, its mode for accuracy), the true floor
+  under every learner's loss and ceiling on its accuracy, with its exact risk
+  (:func:`markov_icl.symbolic.bayes.bayes`) in ``exact_loss`` where the sum is within the engine's limits;
+* the known-kernel rule (``known_kernel``: an oracle that sees the prompt's kernel K and predicts
+  ``argmax_j K[s_{q,d}, j]``; its expected accuracy bounds that of every rule that sees only the prompt,
+  but it is no in-context learner, and its squared loss, of hard labels, bounds nothing), the context
+  transition counts, and the majority label of the context (a rule that ignores the query).
 
 Accuracy compares a method's predicted state with the query's label: the classifiers' and
 the rules' own answers, GPT-2's argmax (or its rounded number with ``--objective squared``),
@@ -45,7 +47,6 @@ Examples:
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,9 +70,19 @@ METHODS = {
     "linear_regression": "linear regression",
     "counts": "transition counts",
     "majority": "majority label",
-    "bayes": "Bayes-optimal in-context predictor (the floor / ceiling)",
-    "bayes_known_K": "known-kernel rule (sees K; not an in-context learner)",
+    "bayes": "Bayes-optimal in-context predictor (floor and ceiling)",
+    "known_kernel": "known-kernel rule (oracle: sees K)",
 }
+
+#: method -> matplotlib format of its line (a method without one is drawn with :data:`DEFAULT_STYLE`)
+STYLES = {"gpt2": "o-", "x_star": "s--", "f_star": "^--", "logistic": "v:", "linear_svm": "<:", "knn3": ">:",
+          "linear_regression": "d:", "counts": "x-.", "majority": "+-.", "bayes": "k-", "known_kernel": "*-"}
+DEFAULT_STYLE = "h-"
+
+#: method -> short column name of the printed summary
+SHORT = {"gpt2": "GPT-2", "x_star": "X*", "f_star": "f*", "logistic": "logreg", "linear_svm": "SVM", "knn3": "3-NN",
+         "linear_regression": "linreg", "counts": "counts", "majority": "major", "bayes": "Bayes",
+         "known_kernel": "known-K"}
 
 #: the largest d of the exact predictors here (S = 3, d = 4 builds H in ~17 s, d = 5 in minutes)
 MAX_FIG6_D = 4
@@ -115,6 +126,13 @@ class SoftmaxConfig(Config):
         check_size("--batch", self.batch, n_max, self.layers, self.heads, self.width)
         check_size("--eval", eval_prompts // 4, n_max, self.layers, self.heads, self.width)  # no backward pass
         check_prompt_entries("--eval", eval_prompts, n_max, d_max, per_entry=max(states))
+
+    def step_seconds(self, n_max: int) -> float:
+        """A rough estimate of one training step's seconds on the CPU: 30 ms at the defaults (batch 128, 2 layers,
+        width 32, 41 tokens; measured on a 2-core machine, one torch thread), scaled by batch, layers, tokens (in
+        part: fewer tokens save less) and width squared above 32. A GPU (``--device``) is far faster."""
+        tokens = 0.4 + 0.6 * (n_max + 1) / 41
+        return 5e-3 + 25e-3 * (self.batch / 128) * (self.layers / 2) * tokens * max(1.0, (self.width / 32) ** 2)
 
     def model(self, d: int, states: int, max_n: int, seed: int):
         """The untrained :class:`~markov_icl.numeric.softmax.SoftmaxICL` of these options, on ``--device``."""
@@ -187,24 +205,45 @@ def exact_predictors(S: int, d: int, n: int, alpha: str, f_star: bool) -> dict:
     return out
 
 
+#: measured seconds of the classical learners' four fits on one held-out prompt (2-core machine, one thread)
+FIT_SECONDS = 6e-3
+
+
+def estimate_seconds(config: Fig6Config) -> float:
+    """A rough estimate of :func:`run`'s seconds on the CPU: the GPT-2 training steps
+    (:meth:`SoftmaxConfig.step_seconds`) and the classical fits on every held-out prompt (:data:`FIT_SECONDS`). The
+    defaults: 286 s measured (2-core machine, lightly shared).
+
+    Examples:
+        >>> round(estimate_seconds(Fig6Config()))
+        252
+    """
+    c = config
+    models = len(c.states) * len(c.d_values) * c.seeds
+    prompts = sum(len(c.points(d)) for d in c.d_values) * len(c.states) * c.seeds * c.eval
+    return models * c.steps * c.step_seconds(max(c.n_values)) + prompts * FIT_SECONDS
+
+
 def run(config: Fig6Config, progress: bool = True) -> tuple[list[dict], list[dict]]:
-    """Every (|S|, d, seed) model and every method at every evaluated n; returns (rows, summary)."""
+    """Every (|S|, d, seed) model and every method at every evaluated n; returns (rows, summary). ``progress``:
+    report progress (:class:`~markov_icl.progress.Progress`: training steps and held-out prompts, one unit each)."""
     import torch
-    from tqdm.auto import tqdm
 
     from markov_icl.numeric.bayes import BayesPredictor
     from markov_icl.numeric.classical import LEARNERS, classical_predictions
     from markov_icl.numeric.montecarlo import accuracy
     from markov_icl.numeric.multistate import count_predictions, known_kernel_predictions, majority_predictions, sample_multistate
     from markov_icl.numeric.prompts import enlarged_features
+    from markov_icl.progress import Progress
 
     c = config
     alpha = float(parse_alpha(c.alpha))
     n_lo, n_hi = min(c.n_values), max(c.n_values)
     evals = sum(len(c.points(d)) for d in c.d_values) * len(c.states) * c.seeds * c.eval
     total = len(c.states) * len(c.d_values) * c.seeds * c.steps + evals
-    bar = tqdm(total=total, desc="fig6", unit="step", disable=not progress or not sys.stderr.isatty(),
-               mininterval=1.0)
+    models = len(c.states) * len(c.d_values) * c.seeds
+    bar = Progress("fig6", total, unit="unit", estimate=estimate_seconds(c), enabled=progress,
+                   what=f"{models} GPT-2 models of {c.steps} steps, then {evals} held-out prompts x 4 classical fits")
     rows = []
     for S in c.states:
         for d in c.d_values:
@@ -230,7 +269,7 @@ def run(config: Fig6Config, progress: bool = True) -> tuple[list[dict], list[dic
                     preds.update(classical_predictions(test, S, tuple(LEARNERS), progress=lambda: bar.update(1)))
                     preds["counts"] = count_predictions(test, S)
                     preds["majority"] = majority_predictions(test, S)
-                    preds["bayes_known_K"] = known_kernel_predictions(test)
+                    preds["known_kernel"] = known_kernel_predictions(test)
                     y = test.y.double()
                     for method in METHODS:
                         if method not in preds:
@@ -267,7 +306,6 @@ def plot(summary_rows: list[dict], config: Fig6Config, path: Path) -> Path:
     plt = pyplot()
     c = config
     fig, axes = plt.subplots(len(c.states), 4, figsize=(16, 3.3 * len(c.states) + 0.9), squeeze=False)
-    styles = dict(zip(METHODS, ["o-", "s--", "^--", "v:", "<:", ">:", "d:", "x-.", "+-.", "k-", "*-"]))
     for i, S in enumerate(c.states):
         for j, (metric, sweep) in enumerate([("accuracy", "n"), ("accuracy", "d"), ("mse", "n"), ("mse", "d")]):
             ax = axes[i, j]
@@ -282,8 +320,8 @@ def plot(summary_rows: list[dict], config: Fig6Config, path: Path) -> Path:
                     continue
                 pts.sort(key=lambda s: s[sweep])
                 ax.errorbar([s[sweep] for s in pts], [s[f"{metric}_mean"] for s in pts],
-                            yerr=[s[f"{metric}_std"] for s in pts], fmt=styles[method], capsize=2, ms=4, lw=1,
-                            label=label)
+                            yerr=[s[f"{metric}_std"] for s in pts], fmt=STYLES.get(method, DEFAULT_STYLE), capsize=2,
+                            ms=4, lw=1, label=label)
             if sweep == "n":
                 ax.set_xscale("log", base=2)
                 ax.set_xticks(list(c.ns), [str(v) for v in c.ns])
@@ -297,7 +335,8 @@ def plot(summary_rows: list[dict], config: Fig6Config, path: Path) -> Path:
     handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.0), ncol=5, fontsize=8, frameon=False)
     fig.suptitle(rf"Fig. 6: GPT-2 ({c.layers} layers, {c.heads} heads, width {c.width}, {c.steps} steps) vs in-context "
-                 rf"learners; kernel rows Dirichlet($\alpha = {c.alpha}$), {c.seeds} seeds", fontsize=10)
+                 rf"learners; kernel rows Dirichlet($\alpha = {c.alpha}$), uniform initial states, {c.seeds} seeds",
+                 fontsize=10)
     fig.tight_layout(rect=(0, 0.7 / (3.3 * len(c.states) + 0.9), 1, 0.97))
     return save_figure(fig, path)
 
@@ -313,9 +352,7 @@ def summary(result, config: Fig6Config, seconds: float) -> str:
     """What ``markov-icl experiment fig6`` prints: accuracy (mean over seeds) per method and point."""
     _, summ = result
     c = config
-    short = {"gpt2": "GPT-2", "x_star": "X*", "f_star": "f*", "logistic": "logreg", "linear_svm": "SVM",
-             "knn3": "3-NN", "linear_regression": "linreg", "counts": "counts", "majority": "major",
-             "bayes": "Bayes", "bayes_known_K": "known-K"}
+    short = {m: SHORT.get(m, m[:7]) for m in METHODS}
     methods = [m for m in METHODS if any(s["method"] == m for s in summ)]
     lines = [f"fig6: GPT-2 {c.layers}x{c.heads}x{c.width} ({c.objective}), {c.steps} steps, {c.seeds} seeds, alpha = {c.alpha}, "
              f"{c.eval} held-out prompts per point ({seconds:.0f} s); accuracy, mean over seeds",
@@ -338,4 +375,5 @@ def summary(result, config: Fig6Config, seconds: float) -> str:
 
 CONFIG = Fig6Config
 
-__all__ = ["Fig6Config", "CONFIG", "METHODS", "run", "write", "summarise", "plot", "summary", "exact_predictors"]
+__all__ = ["Fig6Config", "CONFIG", "METHODS", "STYLES", "SHORT", "estimate_seconds", "run", "write", "summarise", "plot",
+           "summary", "exact_predictors"]

@@ -29,7 +29,6 @@ Examples:
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -167,7 +166,7 @@ def exact_learners(S: int, d: int, p, n: int, alpha: str = "1", softmax_starts: 
         c = constant_input(d, p, n, kernel=kernel, states=S)
         add("lsa_const_f_tilde", "exact", float(c.f_tilde_star), c.f_tilde_star)
     for name in ("zfb", "gd"):
-        o = optimum(name, sol, with_f_star=False)
+        o = optimum(param=name, solution=sol, with_f_star=False)
         add(name, "exact", float(o.f_param_star), o.f_param_star)
     return rows, preds
 
@@ -190,6 +189,30 @@ def sampler(S: int, d: int, p, alpha: str):
     return sample
 
 
+#: measured seconds of the exact learners of one setting at the defaults (2-core machine, shared; the largest:
+#: d = 2, n = 10, where the softmax weights and two variable projections dominate)
+EXACT_SECONDS = 6.0
+
+
+def estimate_seconds(config: LearnersConfig) -> float:
+    """A rough estimate of :func:`run`'s seconds on the CPU: the exact learners of every setting
+    (:data:`EXACT_SECONDS`), GPT-2's training steps and the classical fits on every held-out prompt. The
+    defaults: 736 s measured (2-core machine, load 3-4).
+
+    Examples:
+        >>> 200 < estimate_seconds(LearnersConfig()) < 2000
+        True
+    """
+    from markov_icl.experiments.fig6 import FIT_SECONDS
+
+    c = config
+    settings = c.settings()
+    points = sum(len(c.n_values(S)) for S, _, _ in settings)
+    gpt = len(settings) * c.seeds * c.steps * c.step_seconds(max(max(c.ns), max(c.ns_multistate))) if c.gpt2 else 0.0
+    fits = points * c.seeds * c.eval * FIT_SECONDS if c.classical else 0.0
+    return points * EXACT_SECONDS + gpt + fits
+
+
 def _mc(values) -> tuple[float, float]:
     v = np.asarray(values, dtype=np.float64)
     return float(v.mean()), float(v.std(ddof=1) / np.sqrt(len(v)))
@@ -198,18 +221,20 @@ def _mc(values) -> tuple[float, float]:
 def run(config: LearnersConfig, progress: bool = True) -> tuple[list[dict], list[dict]]:
     """Every setting's exact learners and Monte Carlo estimates; returns (rows, summary)."""
     import torch
-    from tqdm.auto import tqdm
 
     from markov_icl.numeric.attention import SoftmaxAttention
     from markov_icl.numeric.bayes import BayesPredictor
     from markov_icl.numeric.multistate import count_predictions, known_kernel_predictions, majority_predictions
     from markov_icl.numeric.prompts import enlarged_features
+    from markov_icl.progress import Progress
 
     c = config
     settings = c.settings()
     n_total = sum(len(c.n_values(S)) for S, _, _ in settings)
-    bar = tqdm(total=n_total * (1 + c.seeds) + (len(settings) * c.seeds * c.steps if c.gpt2 else 0), desc="learners",
-               disable=not progress or not sys.stderr.isatty(), mininterval=1.0)
+    total = n_total * (1 + c.seeds) + (len(settings) * c.seeds * c.steps if c.gpt2 else 0)
+    bar = Progress("learners", total, unit="unit", estimate=estimate_seconds(c), enabled=progress,
+                   what=f"{n_total} settings (exact sums), {len(settings) * c.seeds if c.gpt2 else 0} GPT-2 models of "
+                        f"{c.steps} steps, {n_total * c.eval} held-out prompts")
     rows: list[dict] = []
     for S, d, p in settings:
         sample = sampler(S, d, p, c.alpha)
@@ -429,4 +454,4 @@ def summary(result, config: LearnersConfig, seconds: float) -> str:
 CONFIG = LearnersConfig
 
 __all__ = ["LearnersConfig", "CONFIG", "LEARNERS", "EXACT", "run", "write", "summarise", "plot", "summary",
-           "exact_learners", "sampler", "kernel_spec"]
+           "exact_learners", "sampler", "kernel_spec", "estimate_seconds", "EXACT_SECONDS"]

@@ -365,8 +365,10 @@ class SweepReport:
 
 def run_sweep(spec: Spec, out: Path, workers: int = 2, address: str | None = None, use_ray: bool | None = None,
               progress: bool = True, retries: int = 2) -> SweepReport:
-    """Run the cells of ``spec`` not yet finished in ``out`` (module docstring); returns the report."""
-    from tqdm.auto import tqdm
+    """Run the cells of ``spec`` not yet finished in ``out`` (module docstring); returns the report. ``progress``:
+    report progress (:class:`~markov_icl.progress.Progress`: a start line with the estimated wall time, a bar on a
+    terminal, a line every 30 s in a log)."""
+    from markov_icl.progress import Progress
 
     out = Path(out)
     prepare(spec, out)
@@ -378,7 +380,9 @@ def run_sweep(spec: Spec, out: Path, workers: int = 2, address: str | None = Non
     skipped = len(cells(spec)) - len(todo)
     todo.sort(key=lambda c: -estimate_seconds(spec, c.options))
     attempts = {c.id: int(last.get(c.id, {}).get("attempt") or 0) for c in todo}
-    bar = tqdm(total=len(todo), desc="sweep", unit="cell", disable=not progress or not sys.stderr.isatty())
+    estimate = sum(estimate_seconds(spec, c.options) for c in todo) / max(1, min(workers, len(todo) or 1))
+    bar = Progress("sweep", len(todo), unit="cell", estimate=estimate, enabled=progress,
+                   what=f"{len(todo)} cells to run ({skipped} finished before) on {workers} workers")
     t0 = time.perf_counter()
     seconds: list[float] = []
     done = failed = 0

@@ -79,7 +79,7 @@ def check_int(name: str, value, lo: int = 1) -> int:
 
 def check_positive_float(name: str, value) -> float:
     """``float(value)`` if ``value`` is a finite real number ``> 0``; else :class:`MarkovICLError`."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (math.isfinite(value) and value > 0):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (math.isfinite(value) and float(value) > 0):
         raise MarkovICLError(f"{name} must be a finite number > 0, got {shown(value)}")
     return float(value)
 

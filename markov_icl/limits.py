@@ -18,9 +18,8 @@ at most 1e+07 (about 1 GiB in use); lower --batch, --n or --d
 
 from __future__ import annotations
 
-import sys
-
 from markov_icl.errors import MarkovICLError
+from markov_icl.progress import human
 
 #: entries of one batch of prompts, ``batch (n+1) (d+1)`` (float64: 80 MB; training holds ~7 such arrays at
 #: once, so a command stays under ~900 MB: measured peak 870 MB at 1e7 entries, 1.4 GB at 2e7)
@@ -119,16 +118,6 @@ def estimated_seconds(d: int, table: dict | None = None) -> float:
     return table[top] * growth ** min(d - top, 60)  # capped: beyond it "a day or more" anyway
 
 
-def _human(seconds: float) -> str:
-    if seconds > 86400:
-        return "a day or more"
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
 def check_d(command: str, d: int, max_d: int | None = None, seconds=None) -> int:
     """``d`` within the command's limit (:data:`DEFAULT_MAX_D`, or ``max_d`` when given).
 
@@ -148,7 +137,7 @@ def check_d(command: str, d: int, max_d: int | None = None, seconds=None) -> int
             return estimated_seconds(x, SYMBOLIC_SECONDS)
     if d > limit:
         t = seconds(d) if seconds else 0
-        took = f" (at d = {d} it takes about {_human(t)} on a 2-core machine)" if t >= 10 else ""
+        took = f" (at d = {d} it takes about {human(t)} on a 2-core machine)" if t >= 10 else ""
         hint = "" if max_d is not None else f"; --max-d {d} allows it" if d <= HARD_MAX_D else \
             f"; --max-d raises it up to {HARD_MAX_D}"
         which = "objective's limit" if command == "objective-symbolic" else f"{command}'s limit"
@@ -157,11 +146,15 @@ def check_d(command: str, d: int, max_d: int | None = None, seconds=None) -> int
     return d
 
 
-def announce(command: str, d: int, seconds=estimated_seconds) -> None:
-    """One line on stderr when the exact path will take a while (from the measured growth)."""
+def announce(command: str, d: int, seconds=estimated_seconds, what: str = "the exact solve"):
+    """The report of a command's exact work at d (:class:`~markov_icl.progress.Progress`, a context manager): a
+    start line on stderr when it is estimated at 10 s or more (from the measured growth), once the work has run a
+    second (a bad option found earlier prints only its error), then, when stderr is not a terminal, a line at least
+    every 30 s until the block ends."""
+    from markov_icl.progress import Progress
+
     t = seconds(d)
-    if t >= 10:
-        sys.stderr.write(f"markov-icl: note: {command} at d = {d} takes about {_human(t)} on a 2-core machine\n")
+    return Progress(command, estimate=t, enabled=t >= 10, what=f"{what} at d = {d} (2-core machine)", delay=1.0)
 
 
 def check_prompt_entries(what: str, batch: int, n: int, d: int, per_entry: int = 1) -> None:

@@ -8,7 +8,8 @@ learned across prompts. The learners (scikit-learn, an optional dependency:
 
 * ``logistic``: :class:`~sklearn.linear_model.LogisticRegression` (L2, ``C = 1``, lbfgs;
   multinomial for ``|S| > 2``);
-* ``linear_svm``: :class:`~sklearn.svm.LinearSVC` (``C = 1``, squared hinge; one-vs-rest);
+* ``linear_svm``: :class:`~sklearn.svm.LinearSVC` (``C = 1``, squared hinge, the dual coordinate
+  descent; one-vs-rest; seeded: ``random_state = 0``);
 * ``knn3``: :class:`~sklearn.neighbors.KNeighborsClassifier` with ``k = min(3, n)``
   (Euclidean, uniform weights);
 * ``linear_regression``: :class:`~sklearn.linear_model.LinearRegression` (least squares
@@ -18,12 +19,17 @@ When every context label is the same class, the classifiers predict that class (
 refuses to fit one class; that is also what any of them would answer). Convergence warnings
 of the fits are silenced (small, often separable training sets).
 
+Reproducible to the last digit on a CPU: every solver that draws random numbers is seeded
+(LinearSVC's coordinate order; the others draw none) and the fits run on one BLAS / OpenMP
+thread (``threadpoolctl``, which scikit-learn ships with), so the same prompts give the same
+predictions whatever the machine's thread settings.
+
 Two rules that read the chains themselves, not a fitted model, live in
 :mod:`markov_icl.numeric.multistate` (no optional dependency):
 
-* :func:`~markov_icl.numeric.multistate.known_kernel_predictions`: the Bayes rule that knows the prompt's kernel ``K``,
-  ``argmax_j K[s_{q,d}, j]`` (``s_{q,d}`` is the query's last input state); no
-  in-context rule has a higher expected accuracy;
+* :func:`~markov_icl.numeric.multistate.known_kernel_predictions`: the known-kernel rule, an oracle that sees the
+  prompt's kernel ``K`` and predicts ``argmax_j K[s_{q,d}, j]`` (``s_{q,d}`` is the query's last input state); no
+  in-context rule has a higher expected accuracy, but it is not one itself;
 * :func:`~markov_icl.numeric.multistate.count_predictions`: the most frequent successor of ``s_{q,d}`` among all the
   context transitions (an in-context estimate of the kernel row).
 
@@ -67,7 +73,7 @@ def _model(name: str, n: int):
     if name == "logistic":
         return LogisticRegression(C=1.0, max_iter=1000)
     if name == "linear_svm":
-        return LinearSVC(C=1.0, max_iter=10_000)
+        return LinearSVC(C=1.0, max_iter=10_000, dual=True, random_state=0)
     if name == "knn3":
         return KNeighborsClassifier(n_neighbors=min(3, n))
     if name == "linear_regression":
@@ -101,17 +107,20 @@ def classical_predictions(pb, states: int, learners=tuple(LEARNERS), progress=No
     Returns:
         ``{name: (B,) float64 tensor}``.
     """
+    from threadpoolctl import threadpool_limits
+
     for name in learners:
         _model(name, 1)  # unknown names fail before any fit
     Z = pb.Z0.detach().cpu().double().numpy()
     d = Z.shape[1] - 1
     out = {name: np.empty(Z.shape[0]) for name in learners}
-    for b in range(Z.shape[0]):
-        X, y, x_q = Z[b, :d, :-1].T, Z[b, d, :-1], Z[b, :d, -1]
-        for name in learners:
-            out[name][b] = fit_predict(name, X, y, x_q, states)
-        if progress is not None:
-            progress()
+    with threadpool_limits(limits=1):  # one thread: the same digits on every machine (module docstring)
+        for b in range(Z.shape[0]):
+            X, y, x_q = Z[b, :d, :-1].T, Z[b, d, :-1], Z[b, :d, -1]
+            for name in learners:
+                out[name][b] = fit_predict(name, X, y, x_q, states)
+            if progress is not None:
+                progress()
     return {k: torch.as_tensor(v) for k, v in out.items()}
 
 

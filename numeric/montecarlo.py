@@ -53,9 +53,9 @@ class ObjectiveEstimate:
 class _Moments:
     """Running sums of x and x^2 for a mean and a standard error."""
 
-    def __init__(self):
-        self.s1 = None
-        self.s2 = None
+    def __init__(self) -> None:
+        self.s1: torch.Tensor | None = None
+        self.s2: torch.Tensor | None = None
         self.count = 0
 
     def add(self, x: torch.Tensor) -> None:
@@ -66,9 +66,18 @@ class _Moments:
 
     def estimate(self) -> Estimate:
         N = self.count
+        if self.s1 is None or self.s2 is None:
+            raise MarkovICLError("no samples were added")
         mean = self.s1 / N
         var = (self.s2 - N * mean * mean).clamp_min(0) / max(N - 1, 1)
         return Estimate(mean, (var / N).sqrt(), N)
+
+
+def _law(law: ChainLaw | None) -> ChainLaw:
+    """The chain law to sample from (a sampler replaces it; without one it is required)."""
+    if law is None:
+        raise MarkovICLError("give a chain law or a sampler")
+    return law
 
 
 def _chunks(samples: int, chunk: int):
@@ -102,7 +111,7 @@ def estimate_objective(law: ChainLaw | None, d: int, n: int, samples: int, *, se
     chunk = max(1, min(chunk, MAX_PROMPT_ENTRIES // (2 * dm * dm), prompts_per_chunk(n, d)))
     mh, mb, my = _Moments(), _Moments(), _Moments()
     for k in _chunks(samples, chunk):
-        pb = sampler(k, gen) if sampler is not None else sample_prompts(law, d, n, k, generator=gen)
+        pb = sampler(k, gen) if sampler is not None else sample_prompts(_law(law), d, n, k, generator=gen)
         psi = enlarged_features(pb.Z0)
         mh.add(psi.unsqueeze(2) * psi.unsqueeze(1))
         mb.add(pb.y.unsqueeze(1) * psi)

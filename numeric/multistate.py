@@ -92,7 +92,9 @@ def monte_carlo_moments(S: int, d: int, n: int, samples: int, *, alpha: float = 
 
 
 def known_kernel_predictions(pb) -> torch.Tensor:
-    """The Bayes rule that knows each prompt's kernel: ``argmax_j K[s_{q,d}, j]`` (ties: the lower state)."""
+    """The known-kernel rule, ``argmax_j K[s_{q,d}, j]`` (ties: the lower state): an oracle that sees each prompt's
+    kernel K. Its expected accuracy bounds that of every rule that sees only the prompt; it is no in-context
+    learner (the best of those, the posterior-predictive Bayes rule, does not know K)."""
     chains = pb.chains.long()
     B, n1, L1 = chains.shape
     last = chains[:, n1 - 1, L1 - 2]

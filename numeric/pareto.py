@@ -148,7 +148,7 @@ def generational_distance(approx, reference, p: float = 2) -> float:
 
     Raises:
         MarkovICLError: an empty set, sets with different numbers of objectives, a non-finite value, or
-        ``p`` not a finite number > 0.
+            ``p`` not a finite number > 0.
     """
     A = _points(approx, "approximation set")
     R = _points(reference, "reference set")

@@ -85,7 +85,7 @@ def _float(x, what: str) -> float:
 def _numpy_rng(gen: torch.Generator | None, device) -> np.random.Generator:
     """A NumPy generator seeded from the torch stream (for the Beta prior, which torch
     cannot draw from a given generator)."""
-    seed = torch.randint(0, 2**62, (1,), generator=gen, device=device).item()
+    seed = int(torch.randint(0, 2**62, (1,), generator=gen, device=device).item())
     return np.random.default_rng(seed)
 
 

@@ -33,6 +33,8 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -47,19 +49,109 @@ from markov_icl.symbolic.model import phi
 from markov_icl.symbolic.objective import check_d, parse_n
 from markov_icl.symbolic.solve import solve
 
+if TYPE_CHECKING:
+    from torch import nn
+
+    from markov_icl.types import Exact
+
 #: defaults that reach f~* within 1e-6 at d = 1, p = 1/2, n = 10 in a few seconds
-DEFAULTS = dict(steps=1500, batch=1024, lr=0.05, optimizer="adam", schedule="cosine", init_scale=0.5,
+DEFAULTS: dict[str, Any] = dict(steps=1500, batch=1024, lr=0.05, optimizer="adam", schedule="cosine", init_scale=0.5,
                 mc_samples=200_000, model="dense")
 
 MODELS = ("dense", "sparse")
 
+#: the keys of :meth:`Verification.to_dict`, in order: always, with ``with_f_star``, with ``param``, always, with ``save``
+_BASE = ("d", "p", "n", "kernel", "init", "index", "trained_loss_exact", "trained_loss_mc", "trained_loss_mc_stderr",
+         "f_tilde_star", "f_tilde_star_float", "gap", "X_star", "X_star_float", "phi_trained", "phi_distance")
+_F_STAR = ("f_star", "f_star_certificate")
+_PARAM = ("param", "param_description", "params", "f_param_star", "f_param_star_float", "gap_param",
+          "f_param_star_method", "theta_trained", "theta_star", "theta_star_float")
+_END = ("final_train_loss", "seconds", "config")
 
-def verify(d: int, p, n, *, steps: int = DEFAULTS["steps"], seed: int = 0, batch: int = DEFAULTS["batch"],
+
+@dataclass
+class Verification:
+    """What :func:`verify` returns: a trained one-layer LSA against the exact optimum (the module docstring names
+    every field; :meth:`to_dict` is the JSON object of ``markov-icl verify --json``).
+
+    Exact values are strings (``f_tilde_star``, ``X_star``, ``f_param_star``, ``theta_star``) with ``_float`` twins;
+    the ``f_star`` fields are None unless asked for (``with_f_star``), the ``param`` fields unless a parameterization
+    was trained, ``saved`` unless the model was saved. ``model`` is the trained model (not in :meth:`to_dict`).
+    """
+
+    d: int
+    p: str
+    n: str
+    kernel: str
+    init: str
+    index: list
+    trained_loss_exact: float
+    trained_loss_mc: float
+    trained_loss_mc_stderr: float
+    f_tilde_star: str
+    f_tilde_star_float: float
+    gap: float
+    X_star: list
+    X_star_float: list
+    phi_trained: list
+    phi_distance: float
+    final_train_loss: float
+    seconds: float
+    config: dict
+    f_star: float | None = None
+    f_star_certificate: str | None = None
+    param: str | None = None
+    param_description: str | None = None
+    params: list | None = None
+    f_param_star: str | None = None
+    f_param_star_float: float | None = None
+    gap_param: float | None = None
+    f_param_star_method: str | None = None
+    theta_trained: list | None = None
+    theta_star: list | None = None
+    theta_star_float: list | None = None
+    saved: str | None = None
+    model: Any = field(default=None, repr=False, compare=False)
+
+    def to_dict(self) -> dict:
+        """The JSON-ready dict of ``markov-icl verify --json`` (keys in the order of the module docstring; the
+        optional groups only when present)."""
+        keys = [*_BASE, *(_F_STAR if self.f_star is not None else ()), *(_PARAM if self.param is not None else ()),
+                *_END, *(("saved",) if self.saved is not None else ())]
+        return {k: getattr(self, k) for k in keys}
+
+    def __repr__(self) -> str:
+        what = f", param={self.param}" if self.param is not None else ""
+        return (f"Verification(d={self.d}, p={self.p}, n={self.n}{what}, trained_loss_exact={self.trained_loss_exact:.8g}, "
+                f"f_tilde_star={self.f_tilde_star}, gap={self.gap:.3e})")
+
+    def _repr_markdown_(self) -> str:
+        from markov_icl.display import markdown_table
+
+        rows = [("trained loss (exact, from H and beta)", f"{self.trained_loss_exact:.8f}"),
+                ("trained loss (Monte Carlo)", f"{self.trained_loss_mc:.8f} ± {self.trained_loss_mc_stderr:.1e}"),
+                ("$\\tilde f^*$ (exact optimum)", f"{self.f_tilde_star_float:.8f} $= {_tex(self.f_tilde_star)}$"),
+                ("gap trained $- \\tilde f^*$", f"{self.gap:.3e}")]
+        if self.f_star is not None:
+            rows.append(("best one-layer $f^*$", f"{self.f_star:.8f}"))
+        if self.param is not None:
+            rows.append((f"best {self.param} loss $f_{{\\rm param}}^*$", f"{self.f_param_star_float:.8f}"))
+        title = f"**verify** $d = {self.d}$, $p = {_tex(self.p)}$, $n = {self.n}$ ({self.config.get('steps')} steps)"
+        return title + "\n\n" + markdown_table(("quantity", "value"), rows)
+
+
+def _tex(text: str) -> str:
+    from markov_icl.display import tex_of
+
+    return tex_of(text)
+
+
+def verify(d: int, p: Exact, n: Exact, *, steps: int = DEFAULTS["steps"], seed: int = 0, batch: int = DEFAULTS["batch"],
            lr: float = DEFAULTS["lr"], optimizer: str = DEFAULTS["optimizer"], schedule: str = DEFAULTS["schedule"],
            init_scale: float = DEFAULTS["init_scale"], mc_samples: int = DEFAULTS["mc_samples"],
            model: str | None = None, kernel: str = "uniform", init: str = "iid", progress: bool = True,
-           with_f_star: bool = False, max_d: int | None = None, param=None, save=None) -> dict:
-    """Train a one-layer LSA at ``(d, p, n)`` and compare it with the exact optimum (a JSON-ready dict).
+           with_f_star: bool = False, max_d: int | None = None, param=None, save=None) -> Verification:
+    """Train a one-layer LSA at ``(d, p, n)`` and compare it with the exact optimum.
 
     Args:
         d, p, n: the point (p exact in (0, 1), n an integer >= 1).
@@ -75,8 +167,9 @@ def verify(d: int, p, n, *, steps: int = DEFAULTS["steps"], seed: int = 0, batch
         max_d: raise the limit on d (:data:`markov_icl.limits.DEFAULT_MAX_D`).
 
     Returns:
-        A dict with the keys of the module docstring plus ``d, p, n, kernel, init, index, gap,
-        final_train_loss, seconds, config`` (and the ``param`` keys, ``saved``, when asked for).
+        A :class:`Verification` (its fields: the module docstring's plus ``d, p, n, kernel, init, index, gap,
+        final_train_loss, seconds, config``, the ``param`` ones and ``saved`` when asked for, and the trained
+        ``model``); :meth:`Verification.to_dict` is the command's JSON.
 
     Raises:
         MarkovICLError: bad input, before any training (the sizes: :mod:`markov_icl.limits`).
@@ -84,11 +177,11 @@ def verify(d: int, p, n, *, steps: int = DEFAULTS["steps"], seed: int = 0, batch
 
     Examples:
         >>> res = verify(1, "1/2", 10, steps=300, batch=256, mc_samples=2000, progress=False)
-        >>> res["f_tilde_star"], res["gap"] < 1e-3
+        >>> res.f_tilde_star, res.gap < 1e-3
         ('121/342', True)
         >>> res = verify(1, "1/2", 10, steps=300, batch=256, mc_samples=2000, progress=False, param="gd")
-        >>> res["f_param_star"], res["theta_star"], res["gap_param"] < 1e-4   # one GD step: eta* = 5/3
-        ('13/36', ['5/3'], True)
+        >>> res.f_param_star, res.theta_star, res.gap_param < 1e-4, res.to_dict()["theta_star"]   # eta* = 5/3
+        ('13/36', ['5/3'], True, ['5/3'])
     """
     check_d(d)
     limits.check_d("verify", d, max_d)
@@ -116,6 +209,7 @@ def verify(d: int, p, n, *, steps: int = DEFAULTS["steps"], seed: int = 0, batch
     if model not in MODELS:
         raise MarkovICLError(f"unknown model {model!r}; allowed: {', '.join(MODELS)}")
     parameterization = None if param is None else _parameterization(param, d)
+    net: nn.Module
     save = None if save is None else _check_save(save)
     check_sampleable(ChainLaw.from_options(p, kernel, init))
     sol = solve(d, p, n_int, kernel=kernel, init=init)
@@ -126,7 +220,7 @@ def verify(d: int, p, n, *, steps: int = DEFAULTS["steps"], seed: int = 0, batch
     if parameterization is not None:
         from markov_icl.symbolic.param import optimum
 
-        opt = optimum(parameterization, sol, with_f_star=False)
+        opt = optimum(param=parameterization, solution=sol, with_f_star=False)
         net = ParamLSA(parameterization, init_scale=init_scale, seed=seed)
     elif model == "dense":
         net = DenseLSA(d, layers=1, init_scale=init_scale, seed=seed)
@@ -138,8 +232,10 @@ def verify(d: int, p, n, *, steps: int = DEFAULTS["steps"], seed: int = 0, batch
     X = phi(*one_layer_params(net)).detach().numpy()
     mc = estimate_loss(net, law, d, n_int, mc_samples, seed=seed + 1_000_003)
     exact = float(sol.f_tilde(X))
-    ft = float(sol.f_tilde_star)
-    xs = np.array([float(x) for x in sol.X_star])
+    X_star: Any = sol.X_star  # derived: the point is numeric and H positive definite (check_minimiser)
+    f_tilde_star: Any = sol.f_tilde_star
+    ft = float(f_tilde_star)
+    xs = np.array([float(x) for x in X_star])
     extra = {}
     if with_f_star:
         from markov_icl.symbolic.varpro import best_one_layer
@@ -156,7 +252,7 @@ def verify(d: int, p, n, *, steps: int = DEFAULTS["steps"], seed: int = 0, batch
             "f_param_star_float": fp,
             "gap_param": exact - fp,
             "f_param_star_method": opt.method,
-            "theta_trained": net.theta.detach().tolist(),
+            "theta_trained": cast(Any, net).theta.detach().tolist(),
             "theta_star": None if opt.theta_star is None else [str(t) for t in opt.theta_star],
             "theta_star_float": None if opt.theta_star is None else [float(t) for t in opt.theta_star],
         })
@@ -173,7 +269,7 @@ def verify(d: int, p, n, *, steps: int = DEFAULTS["steps"], seed: int = 0, batch
         "f_tilde_star": str(sol.f_tilde_star),
         "f_tilde_star_float": ft,
         "gap": exact - ft,
-        "X_star": [str(x) for x in sol.X_star],
+        "X_star": [str(x) for x in X_star],
         "X_star_float": xs.tolist(),
         "phi_trained": [float(x) for x in X],
         "phi_distance": float(np.linalg.norm(X - xs)),
@@ -187,7 +283,7 @@ def verify(d: int, p, n, *, steps: int = DEFAULTS["steps"], seed: int = 0, batch
     if save is not None:  # only a finite, checked model is written
         _save_state(net, save)
         result["saved"] = save
-    return result
+    return Verification(**result, model=net)
 
 
 def _parameterization(param, d: int):
@@ -232,4 +328,4 @@ def _save_state(net, path: str) -> None:
         raise
 
 
-__all__ = ["verify", "DEFAULTS", "MODELS"]
+__all__ = ["verify", "Verification", "DEFAULTS", "MODELS"]

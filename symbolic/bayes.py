@@ -92,6 +92,14 @@ MAX_COUNT_VECTORS = 6 * 10**6
 MAX_SYMBOLIC_P_N = 40
 
 
+def _wrapped(progress, iterable, desc):
+    """``iterable`` under a ``progress=`` argument (True, False/None, or ``progress(iterable, desc)``)."""
+    from markov_icl.progress import wrapper
+
+    wrap = wrapper(progress)
+    return iterable if wrap is None else wrap(iterable, desc)
+
+
 # ----------------------------------------------------------------------------- the law, as data
 
 
@@ -471,7 +479,7 @@ def _numeric_bayes(d: int, n: int, prior: KernelPrior, comps: list, progress=Non
     fast = S == 2
     jobs = [(w, ctxd, qd, r) for (w, ctxd, qd) in comps for r in range(S)]
     weights: dict = {}
-    for w, ctxd, qd, r in (progress(jobs, "bayes") if progress else jobs):
+    for w, ctxd, qd, r in _wrapped(progress, jobs, "bayes"):
         part = _Sums()
         if fast and _integer_row(prior.rows[1 - r]) is not None:
             count += _sum_binary_integrated(d, n, r, ctxd, qd, prior, R, Nn, A, part)
@@ -506,7 +514,8 @@ def bayes(d: int, p=None, n: int = 10, kernel: str = "uniform", init: str = "iid
         kernel: ``uniform`` | ``beta:AA,BA,AC,BC`` | ``fixed:A,C`` | ``dirichlet:ALPHA`` (numeric parameters).
         init: ``iid`` | ``query_conditional:PI0,PI1`` | ``example_c5`` (binary); uniform for S > 2 states.
         states: number of chain states S (states are the numbers 0..S-1, as in theory §8).
-        progress: ``progress(iterable, desc) -> iterable`` wrapping the loop over the sums (e.g. a progress bar).
+        progress: True for a progress report (:mod:`markov_icl.progress`), or ``progress(iterable, desc) -> iterable``
+            wrapping the loop over the sums; None or False for none.
 
     Returns:
         A :class:`BayesRisk` with exact ``bayes_risk`` and ``bayes_accuracy``.
@@ -552,7 +561,7 @@ def _symbolic_p(d: int, n: int, prior: KernelPrior, init: str, progress, start: 
     points = [sp.Rational(k, degree + 2) for k in range(1, degree + 2)]
     values = {"risk": [], "acc": [], "ey": [], "ey2": []}
     count, method = 0, ""
-    for pk in (progress(points, "bayes(p)") if progress else points):
+    for pk in _wrapped(progress, points, "bayes(p)"):
         comps, _ = init_components(pk, init, 2)
         risk, acc, ey, ey2, count, method = _numeric_bayes(d, n, prior, comps)
         for key, v in zip(values, (risk, acc, ey, ey2)):

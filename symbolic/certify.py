@@ -32,6 +32,14 @@ class PDCertificate:
     minors: list = field(default_factory=list)
     detail: str = ""
 
+    def _repr_markdown_(self) -> str:
+        """The certificate as Jupyter shows it: the verdict on ``H`` and how it was reached."""
+        from markov_icl.display import shorten
+
+        verdict = {True: r"$H \succ 0$ (positive definite)", False: "$H$ is **not** positive definite",
+                   None: "$H$ not certified"}[self.positive_definite]
+        return f"{verdict}: {self.method}; {shorten(self.detail, 300)}"
+
 
 #: matrices larger than this are first tried with the verified floating-point Cholesky test
 FLOAT_TEST_MIN_SIZE = 61
@@ -105,7 +113,7 @@ def certify_numeric(H: DomainMatrix) -> PDCertificate:
         return PDCertificate(False, "fraction-free LU", detail="a leading principal minor vanishes")
     pivots = [U[i, i] for i in range(n)]
     ok = all(x > 0 for x in pivots)
-    bad = next((i + 1 for i, x in enumerate(pivots) if x <= 0), None)
+    bad = next((i + 1 for i, x in enumerate(pivots) if x <= 0), 0)
     detail = (f"all {n} leading principal minors of {den}*H are positive" if ok
               else f"leading principal minor {bad} is {'zero' if pivots[bad - 1] == 0 else 'negative'}")
     return PDCertificate(ok, "fraction-free LU (Sylvester)",

@@ -113,6 +113,12 @@ class PopulationLoss:
         self.gradient = tuple(self.loss.diff(g) for g in self.gens)
 
     # ---- exact ----------------------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        """Short: the parameterization, the point and the size (the polynomial itself: :meth:`as_expr`)."""
+        sol = self.solution
+        return (f"PopulationLoss(param={self.param.name!r}, d={sol.d}, p={sol.p}, n={sol.n}, "
+                f"{len(self.symbols)} parameters, {len(self.loss.terms())} terms)")
     def _point(self, theta) -> list:
         vals = list(np.asarray(theta, dtype=object).reshape(-1))
         if len(vals) != len(self.gens):
@@ -385,10 +391,10 @@ def reduced_critical_points(loss: PopulationLoss, starts: int = 32, seed: int = 
         if np.linalg.norm(ol.project(b)[2]) > 1e-8 or any(abs(b @ c) > 1 - 1e-8 for c in found):
             continue
         found.append(b)
-    points = []
+    points: list = []
     for b in found:
         _, A, _ = ol.project(b)
-        s = np.sqrt(max(np.linalg.norm(A), 1e-300))
+        s = np.sqrt(max(float(np.linalg.norm(A)), 1e-300))
         c = critical_point(loss, _theta_of(loss, b_idx, A_idx, s * b, A / s))
         if c.gradient_norm < 1e-9 and not any(abs(c.loss - q.loss) < 1e-12 and c.index == q.index for q in points):
             points.append(c)

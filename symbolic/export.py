@@ -17,8 +17,8 @@ tensor gives a result on that device; plain Python numbers give float64 (CPU).
 
 Examples:
     >>> f = functions(1)
-    >>> f.f_tilde_star(0.5, 5)                     # 35/96
-    np.float64(0.3645833333333333)
+    >>> float(f.f_tilde_star(0.5, 5))              # 35/96
+    0.3645833333333333
     >>> import torch
     >>> f = functions(1, backend="torch")
     >>> f.X_star(torch.tensor([0.5], dtype=torch.float32), 10.0).dtype

@@ -319,7 +319,7 @@ def restricted_optimum_closed_form(law: GaussianLaw, d: int, n) -> tuple[sp.Matr
     """
     d = law._check_d(d)
     n = parse_n(n)
-    sig, tau2, noise2 = law.sigma_diag, law.tau2, law.noise2
+    sig, tau2, noise2 = law.sigma_diag, sp.sympify(law.tau2), sp.sympify(law.noise2)
     tr = sum(sig)
     gam = [sp.cancel(n / ((n + 1) * s + tr + noise2 / tau2)) for s in sig]
     loss = sp.factor(sp.cancel(tau2 * tr + noise2 - tau2 * sum(s * s * g for s, g in zip(sig, gam))))

@@ -27,6 +27,7 @@ from __future__ import annotations
 import numbers
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from typing import Any
 
 import sympy as sp
 
@@ -364,7 +365,7 @@ class InitLaw:
                 raise MarkovICLError("a correlated initial law with numeric moments needs a numeric p: the moments "
                                      "constrain it (m_cq <= p, ...); give --p")
             return
-        p, pc, mcq, mcc, mccq = self.p, self.p_c, self.m_cq, self.m_cc, self.m_ccq
+        p, pc, mcq, mcc, mccq = (sp.sympify(v) for v in (self.p, self.p_c, self.m_cq, self.m_cc, self.m_ccq))
         nv = sp.sympify(n)
         for x, mass, first, second in ((1, p, mcq, mccq), (0, 1 - p, pc - mcq, mcc - mccq)):
             u, v = first / mass, second / mass
@@ -490,7 +491,7 @@ class ChainLaw:
         vp = parse_value(p, "p")
         sub = {self.init.p: vp} if isinstance(self.init.p, sp.Symbol) else {}
         init = self.init
-        fields = {}
+        fields: dict[str, Any] = {}
         for name in ("p_c", "m_cq", "m_cc", "m_ccq"):
             v = getattr(init, name)
             fields[name] = None if v is None else sp.sympify(v).subs(sub)
@@ -503,9 +504,9 @@ class ChainLaw:
 
 def check_states(S) -> int:
     """Validate the number of chain states S (an integer, 2 <= S <= :data:`MAX_STATES`)."""
-    if isinstance(S, bool) or not isinstance(S, numbers.Integral) or S < 2:
+    if isinstance(S, bool) or not isinstance(S, numbers.Integral) or int(S) < 2:
         raise MarkovICLError(f"the number of states must be an integer >= 2, got {_shown(S)}")
-    if S > MAX_STATES:
+    if int(S) > MAX_STATES:
         raise MarkovICLError(f"at most {MAX_STATES} states are supported, got {S}")
     return int(S)
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from functools import cache
 from numbers import Number
+from typing import Any
 
 import numpy as np
 import sympy as sp
@@ -120,6 +121,7 @@ def phi(b, A):
         raise MarkovICLError(f"phi: expected b of shape (d+1,) and A of shape (d+1, d), got {tuple(b.shape)}, "
                              f"{tuple(A.shape)}")
     iu, iv, off = _pair_index(D - 1)
+    off_t: Any
     if torch_in:
         off_t = torch.tensor(off, dtype=b.dtype, device=b.device)
     else:

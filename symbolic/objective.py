@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import product as iproduct
+from typing import Any
 
 import numpy as np
 import sympy as sp
@@ -269,11 +270,11 @@ class ObjectiveTerms:
             return dom.from_sympy(e)
 
         nq = len(self.idx.query_pairs)
-        weighted = [(self.part1, {k: conv(v) for k, v in part1.items()}),
+        weighted: list[tuple[Any, dict]] = [(self.part1, {k: conv(v) for k, v in part1.items()}),
                     (self.part2, {k: conv(v) for k, v in part2.items()})]
         blocks = []
         for q in range(nq):
-            acc = None
+            acc: Any = None
             for tabs, wts in weighted:
                 for k, w in wts.items():
                     if w:

@@ -38,8 +38,7 @@ Presets (:func:`preset`, :data:`PRESETS`):
   descent", Proposition 1).
 
 Examples:
-    >>> from markov_icl.symbolic.solve import solve
-    >>> opt = optimum(preset("gd", 1), solve(1, "1/2", 10))
+    >>> opt = optimum(1, "1/2", 10, param="gd")
     >>> opt.theta_star, opt.f_param_star
     ((5/3,), 13/36)
     >>> opt.f_tilde_star <= opt.f_param_star
@@ -49,12 +48,16 @@ Examples:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import sympy as sp
 
 from markov_icl.errors import MarkovICLError
 from markov_icl.symbolic.model import phi
+
+if TYPE_CHECKING:
+    from markov_icl.types import Parameter
 
 PRESETS = ("dense", "sparse", "ahn", "zfb", "gd")
 
@@ -261,8 +264,8 @@ class ParamOptimum:
     param: Parameterization
     theta_star: tuple | None
     X: list
-    f_param_star: object
-    f_tilde_star: object
+    f_param_star: Any
+    f_tilde_star: Any
     f_star: float | None
     method: str
 
@@ -274,6 +277,29 @@ class ParamOptimum:
             out.append(("f_star", float(self.f_star)))
         out.append(("f_param_star", float(self.f_param_star)))
         return out
+
+    def _repr_markdown_(self) -> str:
+        """The optimum as Jupyter shows it (:mod:`markov_icl.display`): ``theta*``, ``f_param*`` and the chain.
+
+        Examples:
+            >>> print(optimum(1, "1/2", 10, param="gd")._repr_markdown_().splitlines()[0])
+            **gd** optimum: $\\theta^* = (\\eta) = \\left(\\frac{5}{3}\\right)^{\\top}$, $f_{\\rm param}^* = \\frac{13}{36}$
+        """
+        from markov_icl.display import latex_vector, shorten, tex_of
+
+        numeric = sp.sympify(self.f_tilde_star).is_number
+        if self.theta_star is not None:
+            names = ", ".join(sp.latex(t) for t in self.param.params)
+            head = (rf"**{self.param.name}** optimum: $\theta^* = ({names}) = {latex_vector(self.theta_star)}$, "
+                    rf"$f_{{\rm param}}^* = {tex_of(self.f_param_star)}$")
+        else:
+            head = (rf"**{self.param.name}** optimum: $f_{{\rm param}}^* = {float(self.f_param_star):.12g}$ "
+                    f"({shorten(self.method, 80)})")
+        if not numeric:
+            return head + "\n\n" + rf"$\tilde f^* = {tex_of(self.f_tilde_star)}$"
+        symbols = {"f_tilde_star": r"\tilde f^*", "f_star": "f^*", "f_param_star": r"f_{\rm param}^*"}
+        chain = r" \le ".join(f"{symbols[k]} = {v:.10f}" for k, v in self.chain)
+        return head + f"\n\n${chain}$ ({'holds' if self.chain_holds() else 'VIOLATED'})"
 
     def chain_holds(self, tol: float = 1e-12) -> bool:
         """``f~* <= f_param*`` exactly (when both are exact), and ``f~* <= f* <= f_param*`` within ``tol`` for ``f*``."""
@@ -323,38 +349,89 @@ def least_squares(M: sp.Matrix, X0: sp.Matrix, H, beta, E_y2) -> tuple[tuple, li
     return theta, X, f if numeric else sp.factor(f)
 
 
-def optimum(param: Parameterization | str, source, n=None, with_f_star: bool | None = None, starts: int | None = None,
-            seed: int = 0) -> ParamOptimum:
-    """The exact best loss of ``param`` for an objective.
+def optimum(d: int | None = None, p: Parameter = None, n: Parameter = None, *, param: Parameterization | str | None = None,
+            kernel: str = "uniform", init: str = "iid", solution: Any = None, law: Any = None,
+            with_f_star: bool | None = None, starts: int | None = None, seed: int = 0,
+            progress: Any = None) -> ParamOptimum:
+    """The exact best loss of the parameterization ``param`` at ``(d, p, n)`` (the signature of
+    :func:`~markov_icl.symbolic.solve.solve`, then keyword options).
 
     Args:
-        param: a :class:`Parameterization` or a preset name.
-        source: a :class:`~markov_icl.symbolic.solve.Solution` (the chain objective at a point, or symbolic), or
-            a data law with ``objective(d, n) -> (H, beta, E[y^2])`` (e.g.
-            :class:`~markov_icl.symbolic.gaussian.GaussianLaw`; then ``n`` is required and d is ``param``'s).
+        d, p, n: the chain law's point, as for :func:`~markov_icl.symbolic.solve.solve` (p or n None: symbolic).
+            d may be left out when ``param`` is a :class:`Parameterization`, a ``solution`` is given or the
+            ``law`` knows its d (a :class:`~markov_icl.symbolic.gaussian.GaussianLaw`: the number of variances).
+        param: a :class:`Parameterization` or a preset name (:data:`PRESETS`).
+        kernel, init: the chain law's kernel and initial law (as for ``solve``).
+        solution: an existing :class:`~markov_icl.symbolic.solve.Solution` instead of ``(d, p, n, kernel, init)``.
+        law: a data law with ``objective(d, n) -> (H, beta, E[y^2])`` instead of the chains (e.g.
+            :class:`~markov_icl.symbolic.gaussian.GaussianLaw`); then ``n`` is required and ``p`` not allowed.
         with_f_star: add ``f*`` for the chain ``f~* <= f* <= f_param*`` (default: at numeric points).
         starts, seed: the multistart search for ``f*``.
+        progress: report the multistart search (True, or a ``progress(iterable, desc)`` wrapper).
 
     Linear parameterizations: exact least squares (module docstring), symbolic where the objective is.
     ``dense`` / ``sparse``: ``f*`` by the variable projection (numeric objectives).
 
     Raises:
-        MarkovICLError: a bilinear parameterization at a symbolic objective, or one other than dense / sparse.
+        MarkovICLError: a bilinear parameterization at a symbolic objective, or one other than dense / sparse;
+            conflicting or missing d, p, n, solution, law; the old call form ``optimum(param, source)``.
 
     Examples:
-        >>> from markov_icl.symbolic.solve import solve
-        >>> o = optimum("zfb", solve(1, "1/2", 5))
+        >>> o = optimum(1, "1/2", 5, param="zfb")
         >>> o.theta_star, o.f_param_star, [name for name, _ in o.chain], o.chain_holds()
         ((10/7,), 8/21, ['f_tilde_star', 'f_star', 'f_param_star'], True)
         >>> from markov_icl.symbolic.gaussian import GaussianLaw
-        >>> optimum(preset("zfb", 1), GaussianLaw((1,)), n=5).theta_star      # Gamma* = n / (n + 2)
+        >>> optimum(n=5, param="zfb", law=GaussianLaw((1,))).theta_star      # Gamma* = n / (n + 2); d = 1 from the law
         (5/7,)
     """
+    if isinstance(d, (str, Parameterization)):
+        raise MarkovICLError("optimum(param, source, n) became optimum(d, p, n, param=...): e.g. "
+                             "optimum(1, '1/2', 10, param='gd'), optimum(param='gd', solution=s) or "
+                             "optimum(n=5, param=preset('zfb', 1), law=GaussianLaw((1,)))")
+    if param is None:
+        raise MarkovICLError(f"optimum needs param=: a preset name ({', '.join(PRESETS)}) or a Parameterization")
+    if solution is not None and law is not None:
+        raise MarkovICLError("give a solution (chains) or a law, not both")
+    known = [(what, v) for what, v in (("the parameterization", getattr(param, "d", None)),
+                                       ("the solution", getattr(solution, "d", None)),
+                                       ("the law", getattr(law, "d", None) if isinstance(getattr(law, "d", None), int)
+                                        else None)) if v is not None]
+    if d is None and not known:
+        raise MarkovICLError("optimum needs d (or a Parameterization, a solution or a law that fixes it)")
+    if d is None:
+        d = known[0][1]
+    for what, v in known:
+        if v != d:
+            raise MarkovICLError(f"{what} has d = {v}, but d = {d}")
+    if solution is not None:
+        if p is not None or n is not None:
+            raise MarkovICLError("with a solution, p and n are the solution's: leave them out")
+        source = solution
+    elif law is not None:
+        if p is not None:
+            raise MarkovICLError("p is the chains' initial probability; with a law, leave it out")
+        source = law
+    else:
+        from markov_icl.symbolic.solve import solve
+
+        source = solve(d, p, n, kernel=kernel, init=init)
+        if source.is_numeric:
+            source.check_minimiser()
+    if isinstance(param, str):
+        param = preset(param, d)
+    elif not isinstance(param, Parameterization):
+        raise MarkovICLError(f"param must be a preset name ({', '.join(PRESETS)}) or a Parameterization, "
+                             f"got {type(param).__name__}")
+    return _optimum(param, source, n if law is not None else None, with_f_star=with_f_star, starts=starts,
+                    seed=seed, progress=progress)
+
+
+def _optimum(param: Parameterization, source, n=None, with_f_star: bool | None = None, starts: int | None = None,
+             seed: int = 0, progress=None) -> ParamOptimum:
+    """:func:`optimum` of ``param`` for a Solution or a data law ``source`` (``n`` with a law)."""
     from markov_icl.symbolic.varpro import OneLayerLoss, best_one_layer, minimize_over_b
 
     if hasattr(source, "objective") and not hasattr(source, "X_star"):  # a data law
-        if isinstance(param, str):
-            raise MarkovICLError("with a data law, give a Parameterization (preset(name, d)): d is not known")
         if n is None:
             raise MarkovICLError("with a data law, give n (the number of context points)")
         d = param.d
@@ -364,18 +441,16 @@ def optimum(param: Parameterization | str, source, n=None, with_f_star: bool | N
         ftilde = ftilde if numeric else sp.factor(sp.cancel(ftilde))
 
         def fstar_fn():
-            return minimize_over_b(OneLayerLoss(d, H, beta, ey2), starts=starts, seed=seed)
+            return minimize_over_b(OneLayerLoss(d, H, beta, ey2), starts=starts, seed=seed, progress=progress)
     else:
         solution = source
-        if isinstance(param, str):
-            param = preset(param, solution.d)
         d = solution.d
         numeric = bool(getattr(solution, "is_numeric", False))
         H = solution.H_domain if numeric else solution.H
         beta, ey2, ftilde = solution.beta, solution.E_y2, solution.f_tilde_star
 
         def fstar_fn():
-            return best_one_layer(solution, starts=starts, seed=seed)
+            return best_one_layer(solution, starts=starts, seed=seed, progress=progress)
     if param.d != d:
         raise MarkovICLError(f"parameterization {param.name!r} has d = {param.d}, the objective d = {d}")
     with_f_star = numeric if with_f_star is None else with_f_star

@@ -28,6 +28,7 @@ import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import sympy as sp
 from sympy.polys.matrices import DomainMatrix
@@ -36,6 +37,9 @@ from markov_icl.errors import MarkovICLError
 from markov_icl.symbolic.laws import N_SYMBOL, P_SYMBOL, parse_probability
 from markov_icl.symbolic.model import phi
 from markov_icl.symbolic.objective import Index, check_d, parse_n
+
+if TYPE_CHECKING:
+    from markov_icl.types import Vector
 
 
 # --------------------------------------------------------------------------- S_j
@@ -95,8 +99,26 @@ class Realization:
     residual: float = 0.0
     ranks: list[int] = field(default_factory=list)
 
+    def _repr_markdown_(self) -> str:
+        """The verdict as Jupyter shows it (:mod:`markov_icl.display`): realisable or not, why, and (b, A).
 
-def realize(X, d: int, tol: float = 1e-9) -> Realization:
+        Examples:
+            >>> print(realize([1, 3, 2], 1)._repr_markdown_())
+            **realisable** by a one-layer LSA (exact): S_1 rank 2, indefinite; b is a common linear factor of every S_j
+            <BLANKLINE>
+            $b = \\left(\\frac{1}{2},\\ 1\\right)^{\\top}$, $A = \\left[\\begin{matrix}2\\\\2\\end{matrix}\\right]$
+        """
+        from markov_icl.display import latex_vector, tex_of
+
+        how = "exact" if self.exact else f"float, residual {self.residual:.1e}"
+        if not self.realizable:
+            return f"**not realisable** by a one-layer LSA ({how}): {self.reason}"
+        A = tex_of(sp.Matrix(self.A)) if self.exact else tex_of(sp.Matrix(self.A).evalf(6))
+        return (f"**realisable** by a one-layer LSA ({how}): {self.reason}\n\n"
+                f"$b = {latex_vector(self.b or [])}$, $A = {A}$")
+
+
+def realize(X: Vector, d: int, tol: float = 1e-9) -> Realization:
     """Decide whether X is realisable by a one-layer LSA (theory §6) and return (b, A).
 
     Exact when every entry of X is a rational (int, Fraction or SymPy Rational):
@@ -260,9 +282,9 @@ def _realize_float(X: list[float], d: int, tol: float) -> Realization:
             return Realization(False, None, None, f"S_{j0 + 1} has rank 2 and is definite", False, ranks=ranks)
         s1, s2 = math.sqrt(w[hi]), math.sqrt(-w[lo])
         cands = [s1 * V[:, hi] + s2 * V[:, lo], s1 * V[:, hi] - s2 * V[:, lo]]
-    best = None
-    for b in cands:
-        b = b / np.linalg.norm(b)
+    best: tuple | None = None
+    for cand in cands:
+        b = np.asarray(cand, dtype=float) / np.linalg.norm(cand)
         A = np.zeros((N, d))
         for j, Sj in enumerate(Ss):
             Sb = Sj @ b
@@ -270,6 +292,8 @@ def _realize_float(X: list[float], d: int, tol: float) -> Realization:
         res = float(np.max(np.abs(phi(b, A) - np.array(X))))
         if best is None or res < best[0]:
             best = (res, b, A)
+    if best is None:  # pragma: no cover - there is always a candidate
+        raise MarkovICLError("no candidate direction b")
     res, b, A = best
     ok = res <= eps
     reason = (f"S_{j0 + 1} rank {int(keep.sum())}; common factor found, max |phi(b,A) - X| = {res:.2e}" if ok else
@@ -384,6 +408,8 @@ def region_d1() -> RegionD1:
             thresholds[nv] = roots[0]
         if always_from is not None and nv >= always_from + 2:
             break
+    if always_from is None:  # pragma: no cover - D >= 0 everywhere from n = 13 (theory §6)
+        raise MarkovICLError("no n found from which D >= 0 for every p")
     return RegionD1(D, N, Nm, positive, thresholds, always_from, never_below)
 
 

@@ -59,6 +59,15 @@ from markov_icl.errors import MarkovICLError, check_int
 from markov_icl.symbolic.bayes import KernelPrior, init_components, rising_tables
 from markov_icl.symbolic.laws import check_states
 
+
+def _wrapped(progress, iterable, desc):
+    """``iterable`` under a ``progress=`` argument (True, False/None, or ``progress(iterable, desc)``)."""
+    from markov_icl.progress import wrapper
+
+    wrap = wrapper(progress)
+    return iterable if wrap is None else wrap(iterable, desc)
+
+
 #: the most (x_q, N) pairs one exact loss may hold (weights computed exactly in Python: about 30 s per million)
 MAX_TYPE_VECTORS = 2 * 10**6
 
@@ -126,7 +135,8 @@ class SoftmaxLoss:
         p: initial-state probability, exact (binary chains); None for S > 2 states (uniform initial states).
         n: number of context chains (>= 1).
         kernel, init, states: the chain law, as for :func:`markov_icl.symbolic.bayes.bayes`.
-        progress: ``progress(iterable, desc) -> iterable`` wrapping the loop over the count vectors.
+        progress: True for a progress report (:mod:`markov_icl.progress`), or ``progress(iterable, desc) -> iterable``
+            wrapping the loop over the query inputs; None or False for none.
 
     Attributes:
         E_y2: ``E[y_q^2]``, exact.
@@ -212,7 +222,7 @@ class SoftmaxLoss:
         parts = [(q(w), [q(v) for v in ctxd], [q(v) for v in qd]) for w, ctxd, qd in comps]
         A0, A1, A2, qidx, vidx = [], [], [], [], []
         jobs = list(enumerate(xs))
-        for qi, xq in (progress(jobs, "softmax weights") if progress else jobs):
+        for qi, xq in _wrapped(progress, jobs, "softmax weights"):
             cq = _transitions(xq, S)
             r = xq[-1]
             for v in range(len(Ntypes)):
@@ -394,7 +404,7 @@ def best_softmax(L: SoftmaxLoss, starts: int = 12, seed: int = 0, bound: float =
         return L.loss(Q), _theta(L.gradient(Q), d)
 
     runs = []
-    for th0 in (progress(inits, "softmax multistart") if progress else inits):
+    for th0 in _wrapped(progress, inits, "softmax multistart"):
         res = minimize(fun, th0, jac=True, method="L-BFGS-B", bounds=[(-bound, bound)] * k,
                        options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-11})
         runs.append((float(res.fun), res.x))

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING, Any
 
 import flint
 import numpy as np
@@ -55,6 +56,9 @@ from markov_icl.symbolic.laws import (
     is_dirichlet,
 )
 from markov_icl.symbolic.objective import Index, ObjectiveTerms, check_d, f_tilde, parse_n
+
+if TYPE_CHECKING:
+    from markov_icl.types import Parameter
 
 #: the largest d for which X* is derived symbolically in p and n together (:func:`solve_symbolic_pn`; d = 3: about
 #: 9 s for the whole command on a 2-core machine, rational functions of degree 48 in p and 27 in n)
@@ -172,7 +176,7 @@ class Solution:
     d: int
     p: sp.Expr | None
     n: sp.Expr
-    law: object
+    law: Any
     form: str
     states: int
     index: tuple
@@ -180,10 +184,10 @@ class Solution:
     E_y2: sp.Expr
     # X*, f~* as the solver produced them: SymPy values, python-flint fmpq (the exact solve) or FlintFraction
     # (the symbolic solve), converted to SymPy on first use of X_star / f_tilde_star; printed without conversion
-    _X_star: object
-    _f_tilde_star: object
+    _X_star: Any
+    _f_tilde_star: Any
     method: str
-    _H: object = field(default=None, repr=False)
+    _H: Any = field(default=None, repr=False)
     _sympy: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -210,6 +214,33 @@ class Solution:
         f = "None" if self.f_tilde_star is None else (str(self.f_tilde_star) if len(str(self.f_tilde_star)) < 60
                                                        else "<rational function>")
         return f"Solution(d={self.d}, {where}, kernel={self.kernel}, f_tilde_star={f})"
+
+    def _repr_latex_(self) -> str:
+        """The solution as Jupyter shows it (:mod:`markov_icl.display`): the point, then ``f~*`` and ``X*`` exact.
+
+        Examples:
+            >>> print(solve(1, "1/2", 5)._repr_latex_())  # doctest: +NORMALIZE_WHITESPACE
+            $\\displaystyle \\begin{array}{l}\\text{Solution: }d = 1,\\ p = \\frac{1}{2},\\ n = 5,\\ \\text{kernel uniform,
+            init iid} \\\\ \\tilde f^* = E[y^2] - \\beta^{\\top} X^* = \\frac{35}{96} \\approx 0.3645833333 \\\\ X^* =
+            H^{-1} \\beta = \\left(\\frac{1}{6},\\ \\frac{1}{2},\\ \\frac{1}{2}\\right)^{\\top}\\end{array}$
+        """
+        from markov_icl.display import latex_escape, latex_vector, tex_of
+
+        def value(name, v):
+            return f"{name} = {tex_of(v)}" if sp.sympify(v).is_number else rf"{name}\ \text{{symbolic}}"
+
+        where = [f"d = {self.d}", value("p", self.p) if self.states == 2 else f"|S| = {self.states}", value("n", self.n)]
+        head = (r"\text{Solution: }" + r",\ ".join(where) + r",\ \text{kernel " + latex_escape(self.kernel)
+                + ", init " + latex_escape(self.init) + "}")
+        if self._X_star is None:
+            body = r"X^* \text{ not derived: " + latex_escape(self.method) + "}"
+        else:
+            f: Any = self.f_tilde_star
+            exact = tex_of(f)
+            approx = rf" \approx {float(f):.10g}" if sp.sympify(f).is_number and "ldots" not in exact else ""
+            body = (rf"\tilde f^* = E[y^2] - \beta^{{\top}} X^* = {exact}{approx} \\ "
+                    rf"X^* = H^{{-1}} \beta = {latex_vector(self.X_star or ())}")
+        return r"$\displaystyle \begin{array}{l}" + head + r" \\ " + body + r"\end{array}$"
 
     # -- descriptions ---------------------------------------------------------------
     @property
@@ -396,7 +427,7 @@ class _FastEvaluator:
         H_terms, beta_terms, ey2_terms = terms.components(nsym)
         self.psym, self.nsym = psym, nsym
         self._mono_cache: dict = {}
-        self._last_p = None
+        self._last_p: tuple | None = None
         self.H = [(sp.expand(mono * nsym), fmpq_matrix(M)) for mono, M in H_terms.items()]
         self.beta = [(mono, fmpq_matrix(M)) for mono, M in beta_terms.items()]
         self.ey2 = [(mono, to_rational(sp.QQ.to_sympy(v))) for mono, v in ey2_terms.items()]
@@ -432,7 +463,8 @@ class _FastEvaluator:
         if self._last_p is not None and self._last_p[0] == p:
             return self._last_p[1]
         out = []
-        for items, scalar in ((self.H, False), (self.beta, False), (self.ey2, True)):
+        tables: tuple[tuple[list, bool], ...] = ((self.H, False), (self.beta, False), (self.ey2, True))
+        for items, scalar in tables:
             groups: dict = {}
             for mono, M in items:
                 c, i, j = self._mono(mono)
@@ -767,8 +799,8 @@ class _LazySymbolicH:
         return self.terms.symbolic(self.n)[0]
 
 
-def solve(d: int, p=None, n=None, kernel: str = "uniform", init: str = "iid", form: str = "exact",
-          states: int = 2) -> Solution:
+def solve(d: int, p: Parameter = None, n: Parameter = None, kernel: str = "uniform", init: str = "iid",
+          form: str = "exact", states: int = 2) -> Solution:
     """The exact enlarged-space objective and its minimiser (theory §3): what
     ``markov-icl objective`` prints.
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import sympy as sp
@@ -36,6 +37,10 @@ from markov_icl.errors import MarkovICLError, check_int
 from markov_icl.limits import MAX_STARTS, check_at_most
 from markov_icl.symbolic.model import bilinear_tensor, phi
 from markov_icl.symbolic.objective import Index, check_d, f_tilde
+
+if TYPE_CHECKING:
+    from markov_icl.symbolic.solve import Solution
+    from markov_icl.types import Exact, Vector
 
 
 def _float_matrix(M) -> np.ndarray:
@@ -132,6 +137,23 @@ class FStar:
     runs: list[float]
     exact: str | None = None
 
+    def _repr_markdown_(self) -> str:
+        """``f*`` as Jupyter shows it (:mod:`markov_icl.display`): the value, the parameters, the certificate.
+
+        Examples:
+            >>> from markov_icl.symbolic.solve import solve
+            >>> print(best_one_layer(solve(1, "1/2", 5))._repr_markdown_().splitlines()[0])
+            best one-layer LSA: $f^* = 0.364611216519$ (exact: critical points of a rational function)
+        """
+        from markov_icl.display import float_vector, shorten
+
+        how = "exact: critical points of a rational function" if self.exact else \
+            f"multistart: {sum(1 for v in self.runs if v - self.f_star <= 1e-9)} of {len(self.runs)} runs agree"
+        A = np.asarray(self.A)
+        return (f"best one-layer LSA: $f^* = {self.f_star:.12g}$ ({how})\n\n"
+                f"$b = {float_vector(self.b)}$, $A$ = {'; '.join(float_vector(row) for row in A)}\n\n"
+                f"certificate: {shorten(self.certificate, 300)}")
+
 
 def _hemisphere_points(N: int, count: int, seed: int) -> np.ndarray:
     """Deterministic quasi-uniform directions on the unit sphere of R^N (first nonzero coord >= 0).
@@ -178,8 +200,8 @@ def minimize_over_b(loss: OneLayerLoss, starts: int | None = None, seed: int = 0
         seed: seeds the Sobol scrambling (runs are reproducible).
         agree_tol: runs within this of the best count as agreeing.
         extra_starts: further start directions (e.g. from a trained model).
-        progress: ``progress(iterable, desc) -> iterable`` wrapping the loop over the starts (e.g. a
-            progress bar supplied by the caller); None for none.
+        progress: True for a progress report over the starts (:mod:`markov_icl.progress`), or
+            ``progress(iterable, desc) -> iterable`` wrapping the loop over them; None or False for none.
     """
     from scipy.optimize import minimize
 
@@ -197,9 +219,12 @@ def minimize_over_b(loss: OneLayerLoss, starts: int | None = None, seed: int = 0
         f, _, g = loss.project(b / nb)
         return f, g / nb
 
+    from markov_icl.progress import wrapper
+
     vals = []
-    best = None
-    for b0 in progress(P0, desc) if progress else P0:
+    best: tuple | None = None
+    wrap = wrapper(progress)
+    for b0 in wrap(P0, desc) if wrap else P0:
         res = minimize(fun, b0, jac=True, method="BFGS", options={"gtol": 1e-10, "maxiter": 400})
         b = _canonical(res.x)
         f, A, g = loss.project(b)
@@ -207,6 +232,8 @@ def minimize_over_b(loss: OneLayerLoss, starts: int | None = None, seed: int = 0
         if best is None or f < best[0]:
             best = (f, b, A)
     vals.sort()
+    if best is None:  # pragma: no cover - starts >= 1
+        raise MarkovICLError("no start directions")
     f, b, A = best
     agree = sum(1 for v in vals if v - f <= agree_tol)
     spread = vals[min(agree, len(vals)) - 1] - f if agree else 0.0
@@ -280,7 +307,7 @@ def _is_exact(H, beta, E_y2) -> bool:
     return exact(E_y2)
 
 
-def best_one_layer(solution, starts: int | None = None, seed: int = 0, progress=None) -> FStar:
+def best_one_layer(solution: Solution, starts: int | None = None, seed: int = 0, progress: Any = None) -> FStar:
     """``f* = min_{b,A} f(b, A)``, the best one-layer LSA (theory §6), for a numeric
     :class:`~markov_icl.symbolic.solve.Solution`: exact for d = 1, a certified multistart
     search for d >= 2.
@@ -289,7 +316,7 @@ def best_one_layer(solution, starts: int | None = None, seed: int = 0, progress=
         solution: the objective at a numeric point (e.g. ``markov_icl.solve(2, "1/2", 10)``).
         starts: multistart directions for d >= 2 (default ``16 * 2^ceil(log2(d + 1))``).
         seed: seeds the start directions.
-        progress: ``progress(iterable, desc) -> iterable`` wrapping the loop over the starts.
+        progress: True for a progress report over the starts, or ``progress(iterable, desc) -> iterable``.
 
     Examples:
         >>> from markov_icl.symbolic.solve import solve
@@ -314,7 +341,7 @@ class Psi:
     certificate: str
 
 
-def psi(X, d: int, starts: int | None = None, seed: int = 0, progress=None) -> Psi:
+def psi(X: Vector, d: int, starts: int | None = None, seed: int = 0, progress: Any = None) -> Psi:
     """``psi(X) = phi(b, A)`` minimising ``||phi(b, A) - X||_2`` (variable projection with H = I).
 
     Any (b, A) gives an upper bound ``f(psi) >= f*``; when X is realisable the minimum
@@ -362,8 +389,8 @@ class OptimumRealization:
         certificate: how f* and the decision were certified.
     """
 
-    solution: object
-    realization: object
+    solution: Any
+    realization: Any
     discriminant: sp.Rational | None
     f_star: float
     f_psi: float
@@ -375,6 +402,27 @@ class OptimumRealization:
     @property
     def realizable(self) -> bool:
         return bool(self.realization.realizable)
+
+    def _repr_markdown_(self) -> str:
+        """The verdict and the sandwich ``f~* <= f* <= f(psi(X*))`` as Jupyter shows it (:mod:`markov_icl.display`).
+
+        Examples:
+            >>> print(realize_optimum(1, "1/2", 5)._repr_markdown_().splitlines()[0])
+            **realize** $d = 1$, $p = \\frac{1}{2}$, $n = 5$: $X^*$ is **not realisable** by a one-layer LSA
+        """
+        from markov_icl.display import markdown_table, shorten, tex_of
+
+        s = self.solution
+        verdict = "**realisable**" if self.realizable else "**not realisable**"
+        rows = [(r"$\tilde f^*$ (enlarged space)", f"{float(s.f_tilde_star):.12g}"),
+                ("$f^*$ (best one-layer LSA)", f"{self.f_star:.12g}"),
+                (r"$f(\psi(X^*))$ (nearest realisable point)", f"{self.f_psi:.12g}"),
+                (r"gap $f^* - \tilde f^*$", f"{self.gap:.3e}"),
+                (r"sandwich $\tilde f^* \le f^* \le f(\psi)$", str(self.sandwich))]
+        if self.discriminant is not None:
+            rows.insert(0, ("discriminant $D = X_2^2 - 4 X_1 X_3$", f"${tex_of(self.discriminant)}$"))
+        return (f"**realize** $d = {s.d}$, $p = {tex_of(s.p)}$, $n = {tex_of(s.n)}$: $X^*$ is {verdict} by a one-layer "
+                f"LSA\n\n{shorten(self.realization.reason, 200)}\n\n" + markdown_table(("quantity", "value"), rows))
 
     @property
     def gap(self) -> float:
@@ -405,14 +453,15 @@ class OptimumRealization:
         }
 
 
-def realize_optimum(d: int, p, n, starts: int | None = None, seed: int = 0, progress=None) -> OptimumRealization:
+def realize_optimum(d: int, p: Exact, n: Exact, starts: int | None = None, seed: int = 0,
+                    progress: Any = None) -> OptimumRealization:
     """Decide exactly whether X* (i.i.d. Bernoulli(p) starts, uniform kernel) is realised by a
     one-layer LSA, and compute the best one-layer loss f* and ``f(psi(X*))`` (theory §6).
 
     Args:
         d, p, n: the point (p an exact rational in (0, 1), n an integer >= 1).
         starts, seed: the multistart search for d >= 2 (:func:`best_one_layer`).
-        progress: ``progress(iterable, desc) -> iterable`` around the multistart loops.
+        progress: True for a progress report over the multistart runs, or ``progress(iterable, desc) -> iterable``.
 
     Examples:
         >>> r = realize_optimum(1, "1/2", 5)
@@ -432,7 +481,8 @@ def realize_optimum(d: int, p, n, starts: int | None = None, seed: int = 0, prog
         raise MarkovICLError(f"n must be an integer >= 1, got {n}")
     sol = solve(d, pv, nv)
     sol.check_minimiser()
-    X, ft = sol.X_star, sol.f_tilde_star
+    X: Any = sol.X_star  # exact (check_minimiser: H is positive definite, X* derived)
+    ft: Any = sol.f_tilde_star
     rz = realize(X, d)
     disc = sp.Rational(discriminant(X)) if d == 1 else None
     res = best_one_layer(sol, starts=starts, seed=seed, progress=progress)
@@ -442,7 +492,7 @@ def realize_optimum(d: int, p, n, starts: int | None = None, seed: int = 0, prog
     if d > MAX_CERTIFIED_D:
         cert.append(f"d = {d} > {MAX_CERTIFIED_D}: the multistart minimum is an upper bound on f*, not certified")
     b, A, f_star = res.b, res.A, res.f_star
-    if rz.realizable:
+    if rz.realizable and rz.b is not None and rz.A is not None:
         bf = np.array([float(sp.N(x, 30)) for x in rz.b])
         Af = np.array([[float(sp.N(x, 30)) for x in row] for row in rz.A])
         scale = np.linalg.norm(bf)

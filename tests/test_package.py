@@ -41,8 +41,15 @@ def test_wheel_has_one_top_level_name(wheel):
     assert {t for t in tops if not t.endswith(".dist-info")} == {"markov_icl"}
     for needed in ("markov_icl/__init__.py", "markov_icl/symbolic/solve.py", "markov_icl/oracles/binary.py",
                    "markov_icl/derivations/templates/document.tex.j2", "markov_icl/experiments/fig5.py",
-                   "markov_icl/cli/__init__.py"):
+                   "markov_icl/cli/__init__.py", "markov_icl/py.typed", "markov_icl/examples/atlas.toml",
+                   "markov_icl/examples/optimum_table.toml", "markov_icl/examples/tour.ipynb",
+                   "markov_icl/docs/theory.md", "markov_icl/docs/commands.md"):
         assert needed in names, needed
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
+    meta = next(zipfile.ZipFile(wheel).read(n).decode() for n in names if n.endswith(".dist-info/METADATA"))
+    for field in ("License-Expression: MIT", "Author: The markov-icl developers", "Requires-Python: >=3.11",
+                  "Classifier: Typing :: Typed", "Keywords: in-context learning"):
+        assert field in meta, field
     top_level = [n for n in names if n.endswith(".dist-info/top_level.txt")]
     for entry in top_level:
         assert zipfile.ZipFile(wheel).read(entry).decode().split() == ["markov_icl"]
@@ -60,6 +67,38 @@ def test_the_installed_wheel_answers_the_acceptance_command(wheel, tmp_path):
     first, where = proc.stdout.strip().splitlines()
     assert first == "35/96 (1/6, 1/2, 1/2)"
     assert Path(where).resolve().is_relative_to(target.resolve())
+
+
+def test_the_installed_wheel_runs_the_documented_commands_from_another_folder(wheel, tmp_path):
+    """``--version``, an objective, a derivation document with its figure, an example sweep and the shipped docs,
+    with only the wheel's files (run from an empty folder; the dependencies are this environment's). ``derive all``
+    and the notebook from a fresh virtual environment are the release check (the cache keys of an installed copy
+    differ from the source tree's, so ``all`` would rebuild every document here: a minute of CI)."""
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(wheel)],
+                   check=True, capture_output=True, text=True)
+    env = {**os.environ, "PYTHONPATH": str(target), "OMP_NUM_THREADS": "1"}
+    work = tmp_path / "work"
+    work.mkdir()
+
+    def run(*argv):
+        proc = subprocess.run([sys.executable, "-m", "markov_icl", *argv], cwd=work, env=env, capture_output=True,
+                              text=True, timeout=600)
+        assert proc.returncode == 0, (argv, proc.stderr[-2000:])
+        return proc.stdout
+
+    from markov_icl import __version__
+
+    assert run("--version").strip() == f"markov-icl {__version__}"
+    assert '"f_tilde_star": "35/96"' in run("objective", "--d", "1", "--p", "1/2", "--n", "5", "--json")
+    run("derive", "realizability", "--out", "docs-out")
+    assert (work / "docs-out" / "realizability.tex").is_file() and list((work / "docs-out" / "figures").glob("*.p*"))
+    out = run("sweep", "--example", "optimum_table", "--out", "table", "--workers", "2")
+    assert "9 cells: 9 done" in out
+    rows = (work / "table" / "results.csv").read_text()
+    assert rows.count(",ok,") == 9 and "13/36" in rows  # gd at n = 10: f_gd* = 13/36 (eta* = 5/3)
+    theory = Path(run("docs", "theory").strip())
+    assert theory.is_relative_to(target.resolve()) and theory.read_text().startswith("# markov-icl: theory reference")
 
 
 def _all_modules() -> list[str]:

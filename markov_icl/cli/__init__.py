@@ -31,6 +31,7 @@ COMMANDS = {
     "sweep": "markov_icl.cli.sweep",
     "bayes": "markov_icl.cli.bayes",
     "softmax": "markov_icl.cli.softmax",
+    "docs": "markov_icl.cli.docs",
 }
 
 #: one line per subcommand for the top-level help (no module is imported to print it)
@@ -46,10 +47,13 @@ SUMMARIES = {
     "sweep": "run a grid of commands on Ray or local processes, resumable",
     "bayes": "the exact Bayes floor: risk and accuracy of the Bayes-optimal in-context predictor",
     "softmax": "exact one-layer softmax attention: loss at Q = 0, best loss, gradient flow",
+    "docs": "print where the installed documentation is (the theory reference, commands, Python API)",
 }
 
 DESCRIPTION = ("Symbolic derivation engine for in-context learning of linear self-attention on Markov-chain prompts. "
-               "The theory reference is docs/theory.md; 'markov-icl COMMAND --help' describes each command.")
+               "The theory reference is docs/theory.md, installed with the package ('markov-icl docs' prints where; "
+               "help texts cite its sections as docs/theory.md section N); 'markov-icl COMMAND --help' describes "
+               "each command.")
 
 
 class _Formatter(argparse.HelpFormatter):

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import sys
 
 from markov_icl.errors import MarkovICLError, check_int, int_option
 from markov_icl.symbolic.bayes import MAX_COUNT_VECTORS, bayes, count_vector_bound
@@ -12,13 +11,6 @@ from markov_icl.symbolic.bayes import MAX_COUNT_VECTORS, bayes, count_vector_bou
 #: measured seconds per count vector of the whole command (2-core machine; docs/benchmarks.md): binary chains
 #: with an integer Beta prior integrate the other row in the polynomial ring; the rest sum term by term
 SECONDS_PER_VECTOR = {"integrated": 1.3e-6, "termwise": 1.2e-5}
-
-
-def progress_bar(iterable, desc):
-    """A progress bar over the sums, on a terminal only."""
-    from tqdm.auto import tqdm
-
-    return tqdm(iterable, desc=desc, leave=False, disable=not sys.stderr.isatty())
 
 
 def format_result(res: dict) -> str:
@@ -68,11 +60,12 @@ def run(args) -> int:
         raise MarkovICLError(f"--n {args.n} --d {args.d}: the exact Bayes sum has up to {bound:.3g} count vectors; at "
                              f"most {MAX_COUNT_VECTORS:.0e} (memory and minutes); lower --n or --d")
     per = SECONDS_PER_VECTOR["integrated" if args.states == 2 else "termwise"]
-    if bound * per >= 10:
-        sys.stderr.write(f"markov-icl: note: bayes sums up to {bound:.2g} count vectors: about {bound * per:.0f} s on a "
-                         "2-core machine\n")
-    res = bayes(args.d, args.p, args.n, kernel=args.kernel, init=args.init, states=args.states,
-                progress=progress_bar)
+    from markov_icl.progress import Progress
+
+    with Progress("bayes", estimate=bound * per, enabled=bound * per >= 10, delay=1.0,
+                  what=f"exact sums over up to {bound:.2g} count vectors (2-core machine)"):
+        res = bayes(args.d, args.p, args.n, kernel=args.kernel, init=args.init, states=args.states,
+                    progress=True)
     out = res.to_dict()
     print(json.dumps(out, allow_nan=False) if args.json else format_result(out))
     return 0

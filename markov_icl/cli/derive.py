@@ -34,12 +34,12 @@ def run(args) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("always", io.CacheWarning)
         warnings.showwarning = _one_line_warning
-        res = derive(args.name, args.out, args.p, args.n, use_cache=not args.no_cache)
-    if res["report"] is not None:
-        tex, pdf = res["report"]
+        res = derive(args.name, args.out, args.p, args.n, use_cache=not args.no_cache, progress=True)
+    if res.report is not None:
+        tex, pdf = res.report
         print(f"report: {(pdf or tex).resolve()}")
-    if res["failed_checks"]:
-        sys.stderr.write(f"markov-icl: {len(res['failed_checks'])} check(s) failed: {'; '.join(res['failed_checks'])}\n")
+    if res.failed_checks:
+        sys.stderr.write(f"markov-icl: {len(res.failed_checks)} check(s) failed: {'; '.join(res.failed_checks)}\n")
         return 1
     return 0
 

@@ -50,7 +50,7 @@ def run(args) -> int:
            "gap": res.f_tilde_float - float(res.f_tilde_star)}
     if args.param:
         sol = solve(args.d, args.p, args.n, kernel=args.kernel, init=args.init)
-        opt = optimum(args.param, sol, with_f_star=False)
+        opt = optimum(param=args.param, solution=sol, with_f_star=False)
         out.update({"param": args.param, "f_param_star": str(opt.f_param_star) if opt.theta_star is not None else None,
                     "f_param_star_float": float(opt.f_param_star),
                     "gap_param": res.f_tilde_float - float(opt.f_param_star)})

@@ -83,17 +83,18 @@ def run(args) -> int:
     check_int("--d", args.d, 1)
     if args.states > 2:
         check_multistate_d(args.states, args.d, args.max_d)
-        announce("objective", args.d, lambda d: MULTISTATE_SECONDS.get((args.states, d)) or 0)
+        report = announce("objective", args.d, lambda d: MULTISTATE_SECONDS.get((args.states, d)) or 0)
     elif args.p is None or args.n is None or "alpha" in args.kernel.lower():
         check_d("objective-symbolic", args.d, args.max_d)
-        announce("objective", args.d, lambda d: estimated_seconds(d, SYMBOLIC_SECONDS))
+        report = announce("objective", args.d, lambda d: estimated_seconds(d, SYMBOLIC_SECONDS), "the symbolic solve")
     else:
         check_d("objective", args.d, args.max_d)
-        announce("objective", args.d)
-    sol = solve(args.d, args.p, args.n, kernel=args.kernel, init=args.init,
-                form="product" if args.product_form else "exact", states=args.states)
-    sol.check_minimiser()
-    res = sol.to_dict(full=args.full)
+        report = announce("objective", args.d)
+    with report:
+        sol = solve(args.d, args.p, args.n, kernel=args.kernel, init=args.init,
+                    form="product" if args.product_form else "exact", states=args.states)
+        sol.check_minimiser()
+        res = sol.to_dict(full=args.full)
     if sol.states == 2:  # p and n as given on the command line
         res["p"] = str(sol.p) if args.p is None else str(args.p)
     res["n"] = str(sol.n) if args.n is None else str(args.n)

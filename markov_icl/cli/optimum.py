@@ -72,10 +72,11 @@ def register(sub, argv=()) -> None:
                                     "in the free parameters (ahn, zfb, gd), the variable projection f* for dense and "
                                     "sparse; with the chain f~* <= f* <= f_param*.")
     ap.add_argument("--param", required=True, choices=PRESETS, help="the parameterization (docs/python.md)")
-    add_point_options(ap, numeric=False)
+    add_point_options(ap, numeric=False, d_help="chain input length d >= 1 (with --gaussian: the number of variances)")
     ap.add_argument("--gaussian", default=None, metavar="S1,...,SD",
                     help="the Gaussian linear-regression family instead of chains: x ~ N(0, diag(S1..SD)), "
-                         "w ~ N(0, tau2 I), y = w^T x + noise (d = the number of variances; needs --n)")
+                         "w ~ N(0, tau2 I), y = w^T x + noise (d = the number of variances, --d not needed; "
+                         "needs --n)")
     ap.add_argument("--tau2", default="1", help="with --gaussian: the variance of w (default 1)")
     ap.add_argument("--noise2", default="0", help="with --gaussian: the noise variance sigma^2 (default 0)")
     ap.add_argument("--no-f-star", action="store_true", help="skip f* (the best one-layer loss) in the chain")
@@ -84,17 +85,32 @@ def register(sub, argv=()) -> None:
 
 
 def run(args) -> int:
+    from markov_icl.errors import MarkovICLError
+    from markov_icl.limits import REALIZE_SECONDS, announce
     from markov_icl.symbolic.param import optimum, preset
     from markov_icl.symbolic.solve import solve
 
-    check_d("realize", args.d, args.max_d)
     if args.gaussian is not None:
-        res = _run_gaussian(args, optimum, preset)
+        variances = [v.strip() for v in args.gaussian.split(",")]
+        if args.d is not None and len(variances) != args.d:
+            raise MarkovICLError(f"--gaussian gives {len(variances)} variances; --d {args.d} needs {args.d} "
+                                 "(--d may be left out: the variances fix it)")
+        args.d = len(variances)
+    if args.d is None:
+        raise MarkovICLError("optimum needs --d (or --gaussian S1,...,SD, whose number of variances is d)")
+    check_d("realize", args.d, args.max_d)
+    long = args.param in ("dense", "sparse") or not args.no_f_star
+    report = announce("optimum", args.d, lambda d: REALIZE_SECONDS.get(d, 5.4 * 3.3 ** (d - 4)) if long else 0, "f*")
+    if args.gaussian is not None:
+        with report:
+            res = _run_gaussian(args, optimum, preset)
     else:
         sol = solve(args.d, args.p, args.n, kernel=args.kernel, init=args.init)
         if sol.is_numeric:
             sol.check_minimiser()
-        opt = optimum(args.param, sol, with_f_star=sol.is_numeric and not args.no_f_star)
+        with report:
+            opt = optimum(param=args.param, solution=sol, with_f_star=sol.is_numeric and not args.no_f_star,
+                          progress=True)
         where = {"d": sol.d, "p": str(sol.p) if args.p is None else str(args.p),
                  "n": str(sol.n) if args.n is None else str(args.n), "kernel": sol.kernel, "init": sol.init}
         res = result(opt, where, sol.is_numeric)
@@ -110,12 +126,11 @@ def _run_gaussian(args, optimum, preset) -> dict:
     if args.p is not None or args.kernel != "uniform" or args.init != "iid":
         raise MarkovICLError("--gaussian replaces the chain law: drop --p, --kernel and --init")
     variances = [v.strip() for v in args.gaussian.split(",")]
-    if len(variances) != args.d:
-        raise MarkovICLError(f"--gaussian gives {len(variances)} variances; --d {args.d} needs {args.d}")
     law = GaussianLaw(tuple(variances), tau2=args.tau2, noise2=args.noise2)
     n = parse_n(args.n)
     numeric = n.is_number and law.is_numeric
-    opt = optimum(preset(args.param, args.d), law, n=n, with_f_star=numeric and not args.no_f_star)
+    opt = optimum(n=n, param=preset(args.param, law.d), law=law, with_f_star=numeric and not args.no_f_star,
+                  progress=True)
     where = {"d": args.d, "family": f"gaussian:{','.join(map(str, law.sigma_diag))};tau2={law.tau2};noise2={law.noise2}",
              "n": str(n)}
     return result(opt, where, numeric)

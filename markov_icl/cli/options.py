@@ -8,9 +8,11 @@ KERNEL_HELP = "uniform | beta:AA,BA,AC,BC | fixed:A,C"
 INIT_HELP = "iid | correlated:MCQ,MCC,MCCQ[,PC] | query_conditional:PI0,PI1 | example_c5"
 
 
-def add_point_options(ap, *, numeric: bool) -> None:
-    """``--d``, ``--p``, ``--n``, ``--kernel``, ``--init``; with ``numeric`` p and n are required."""
-    ap.add_argument("--d", type=int_option, required=True, help="chain input length d >= 1")
+def add_point_options(ap, *, numeric: bool, d_help: str | None = None) -> None:
+    """``--d``, ``--p``, ``--n``, ``--kernel``, ``--init``; with ``numeric`` p and n are required; with ``d_help``
+    ``--d`` is optional (the command derives it otherwise, as ``optimum --gaussian`` does)."""
+    ap.add_argument("--d", type=int_option, required=d_help is None, default=None,
+                    help=d_help or "chain input length d >= 1")
     if numeric:
         ap.add_argument("--p", required=True, help="initial-state probability, exact (e.g. 1/2)")
         ap.add_argument("--n", type=int_option, required=True, help="number of context chains")

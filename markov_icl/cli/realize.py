@@ -6,17 +6,8 @@ from __future__ import annotations
 import json
 
 from markov_icl.errors import MarkovICLError, check_int, int_option
-from markov_icl.limits import DEFAULT_MAX_D, MAX_STARTS, check_at_most, check_d, check_seed
+from markov_icl.limits import DEFAULT_MAX_D, MAX_STARTS, REALIZE_SECONDS, announce, check_at_most, check_d, check_seed
 from markov_icl.symbolic.varpro import MAX_CERTIFIED_D, realize_optimum
-
-
-def progress_bar(iterable, desc):
-    """A progress bar over the multistart runs, on a terminal only."""
-    import sys
-
-    from tqdm.auto import tqdm
-
-    return tqdm(iterable, desc=desc, leave=False, disable=not sys.stderr.isatty())
 
 
 def format_result(res: dict) -> str:
@@ -95,15 +86,18 @@ def run(args) -> int:
         from markov_icl.symbolic.constant_input import constant_input_optimum
 
         check_d("realize", args.d + 1, args.max_d)
-        res = constant_input_optimum(args.d, None if args.states > 2 else args.p, args.n, kernel=args.kernel,
-                                     init=args.init, states=args.states, starts=args.starts, seed=args.seed,
-                                     progress=progress_bar).to_dict()
+        with announce("realize --constant-input", args.d + 1, lambda d: 2 * REALIZE_SECONDS.get(d, 5.4 * 3.3 ** (d - 4)),
+                      "the objectives and both f*"):
+            res = constant_input_optimum(args.d, None if args.states > 2 else args.p, args.n, kernel=args.kernel,
+                                         init=args.init, states=args.states, starts=args.starts, seed=args.seed,
+                                         progress=True).to_dict()
         print(json.dumps(res, allow_nan=False) if args.json else format_constant(res))
         return 0
     if (args.kernel, args.init, args.states) != ("uniform", "iid", 2):
         raise MarkovICLError("--kernel, --init and --states apply to --constant-input; realize of the paper's LSA uses "
                              "the uniform kernel and i.i.d. starts")
-    res = realize_optimum(args.d, args.p, args.n, starts=args.starts, seed=args.seed, progress=progress_bar).to_dict()
+    with announce("realize", args.d, lambda d: REALIZE_SECONDS.get(d, 5.4 * 3.3 ** (d - 4)), "X* and f*"):
+        res = realize_optimum(args.d, args.p, args.n, starts=args.starts, seed=args.seed, progress=True).to_dict()
     print(json.dumps(res, allow_nan=False) if args.json else format_result(res))
     return 0
 

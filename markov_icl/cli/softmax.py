@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 
 import numpy as np
 
@@ -18,13 +17,6 @@ SECONDS_PER_VECTOR = 3e-5
 
 #: the longest gradient flow accepted (in the loss's time units; the d <= 2 flows settle before t = 1e4)
 MAX_FLOW_TIME = 1e6
-
-
-def progress_bar(iterable, desc):
-    """A progress bar, on a terminal only."""
-    from tqdm.auto import tqdm
-
-    return tqdm(iterable, desc=desc, leave=False, disable=not sys.stderr.isatty())
 
 
 def _matrix(Q) -> list:
@@ -102,12 +94,15 @@ def run(args) -> int:
     if size > MAX_TYPE_VECTORS:
         raise MarkovICLError(f"--n {args.n} --d {args.d}: the exact softmax loss sums over {size:.3g} (query, context "
                              f"type counts) pairs; at most {MAX_TYPE_VECTORS:.0e}: lower --n or --d")
-    if size * SECONDS_PER_VECTOR >= 10:
-        sys.stderr.write(f"markov-icl: note: softmax sums over {size:.2g} pairs: about {size * SECONDS_PER_VECTOR:.0f} s "
-                         "for the exact weights on a 2-core machine\n")
-    L = SoftmaxLoss(args.d, args.p, args.n, kernel=args.kernel, init=args.init, states=args.states,
-                    progress=progress_bar)
-    opt = best_softmax(L, starts=args.starts, seed=args.seed, progress=progress_bar)
+    from markov_icl.progress import Progress
+
+    est = size * SECONDS_PER_VECTOR + args.starts * (0.05 + size * 2e-6) + (0 if args.flow is None else size * 1e-4)
+    with Progress("softmax", estimate=est, enabled=est >= 10, delay=1.0,
+                  what=f"exact weights of {size:.2g} (query, type counts) pairs, {args.starts} starts"
+                       + ("" if args.flow is None else f", the flow to t = {args.flow:g}") + " (2-core machine)"):
+        L = SoftmaxLoss(args.d, args.p, args.n, kernel=args.kernel, init=args.init, states=args.states, progress=True)
+        opt = best_softmax(L, starts=args.starts, seed=args.seed, progress=True)
+        flow = softmax_flow(L, T=args.flow) if args.flow is not None else None
     res = {
         "d": args.d, "p": None if L.p is None else str(L.p), "n": args.n, "states": args.states, "kernel": L.kernel,
         "init": L.init, "pairs": L.size,
@@ -121,8 +116,7 @@ def run(args) -> int:
     if count_vector_bound(args.d, args.n, args.states) <= MAX_COUNT_VECTORS // 10:
         b = bayes(args.d, args.p, args.n, kernel=args.kernel, init=args.init, states=args.states)
         res["bayes_risk"], res["bayes_risk_float"] = str(b.bayes_risk), b.bayes_risk_float
-    if args.flow is not None:
-        flow = softmax_flow(L, T=args.flow)
+    if flow is not None:
         res["flow"] = {"T": args.flow, "final_loss": float(flow.loss[-1]),
                        "final_attention": float(flow.attention_exact[-1]), "stages": flow.stages}
         if args.out:

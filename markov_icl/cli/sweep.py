@@ -19,7 +19,12 @@ def register(sub, argv=()) -> None:
     ap = sub.add_parser("sweep", help="run a grid of commands (Ray or local processes), resumable",
                         description="Run every cell of a sweep file's grid as one task, on Ray or a local process "
                                     "pool; one row per finished cell in DIR/results.csv; re-running resumes.")
+    from markov_icl.examples import SWEEPS
+
     ap.add_argument("spec", nargs="?", help="the sweep file (TOML)")
+    ap.add_argument("--example", choices=sorted(SWEEPS), default=None,
+                    help="run a sweep file shipped with the package instead of a file (markov_icl.examples: "
+                         + ", ".join(f"{k} = {v}" for k, v in SWEEPS.items()) + ")")
     ap.add_argument("--out", help="the sweep's folder (results.csv, sweep.toml, meta.json, cells/)")
     ap.add_argument("--workers", type=int_option, default=2, help="local workers (default 2)")
     ap.add_argument("--ray", action="store_true", help="run on a local Ray instance (extra [cluster])")
@@ -35,8 +40,15 @@ def run(args) -> int:
     if args.status:
         print(sweep.status(Path(args.status)))
         return 0
+    if args.example is not None:
+        if args.spec:
+            raise MarkovICLError("give a sweep file or --example NAME, not both")
+        from markov_icl.examples import SWEEPS
+        from markov_icl.examples import path as example_path
+
+        args.spec = str(example_path(SWEEPS[args.example]))
     if not args.spec or not args.out:
-        raise MarkovICLError("sweep needs a sweep file and --out DIR (or --status DIR)")
+        raise MarkovICLError("sweep needs a sweep file (or --example NAME) and --out DIR (or --status DIR)")
     cpus = os.cpu_count() or 1
     if not 1 <= args.workers <= max(cpus, 64):
         raise MarkovICLError(f"--workers must be between 1 and {max(cpus, 64)}, got {args.workers}")

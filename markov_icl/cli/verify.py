@@ -104,15 +104,16 @@ def run(args) -> int:
         raise MarkovICLError(f"--threads must be between 1 and the number of CPUs ({os.cpu_count() or 1}), "
                              f"got {args.threads}")
     check_int("--d", args.d, 1)
-    announce("verify", args.d)
     import torch
 
     torch.set_num_threads(args.threads)
-    res = verify(args.d, args.p, args.n, steps=args.steps, seed=args.seed, batch=args.batch, lr=args.lr,
-                 optimizer=args.optimizer, init_scale=args.init_scale, mc_samples=args.mc_samples, model=args.model,
-                 kernel=args.kernel, init=args.init, progress=True, with_f_star=args.f_star, max_d=args.max_d,
-                 param=args.param, save=args.save)
-    print(json.dumps(res, allow_nan=False) if args.json else format_text(res))
+    with announce("verify", args.d):
+        res = verify(args.d, args.p, args.n, steps=args.steps, seed=args.seed, batch=args.batch, lr=args.lr,
+                     optimizer=args.optimizer, init_scale=args.init_scale, mc_samples=args.mc_samples,
+                     model=args.model, kernel=args.kernel, init=args.init, progress=True, with_f_star=args.f_star,
+                     max_d=args.max_d, param=args.param, save=args.save)
+    out = res.to_dict()
+    print(json.dumps(out, allow_nan=False) if args.json else format_text(out))
     return 0
 
 

@@ -2,7 +2,7 @@
 
 Oracles: the exact population losses (f~* <= f* <= the trained model's exact loss), Theorem 4.1's
 step identity checked numerically inside fig2 (autograd against the recursion), the accuracy rule
-on hand-made predictions, and the known-kernel Bayes rule against the context-count rule.
+on hand-made predictions, and the known-kernel rule (an oracle that sees K) against the context-count rule.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def test_fig3_tiny_writes_csv_and_png(tmp_path, capsys):
     assert {(r["states"], r["layers"]) for r in summary} == {("2", "1"), ("2", "2"), ("3", "1"), ("3", "2")}
     # the same held-out prompts for every run of one S: the reference accuracies agree across its rows
     for S in ("2", "3"):
-        assert len({(r["bayes_known_K"], r["counts"]) for r in rows if r["states"] == S}) == 1
+        assert len({(r["known_kernel"], r["counts"]) for r in rows if r["states"] == S}) == 1
     # the CSV's accuracy is the rounding rule applied to a retrained model (same seed) on the same prompts
     from markov_icl.experiments.fig3 import Fig3Config, train_one
 
@@ -72,7 +72,7 @@ def test_fig3_is_reproducible(tmp_path):
 
 
 def test_fig3_accuracy_rule_and_references():
-    """Rounding to the nearest state, clipped to 0..S-1 (theory §9); the known-K Bayes rule
+    """Rounding to the nearest state, clipped to 0..S-1 (theory §9); the known-kernel rule
     is at least as accurate as the context-count rule on average."""
     y = torch.tensor([0.0, 1.0, 2.0, 2.0])
     assert accuracy(torch.tensor([0.4, 1.6, 2.4, 7.0]), y, 3) == 0.75  # 1.6 -> 2 != 1; 7 -> clipped to 2
@@ -93,11 +93,11 @@ def test_fig3_accuracy_rule_and_references():
                 if s == last:
                     seen[t] += 1
         counts += (seen.index(max(seen)) if sum(seen) else last) == lab
-    assert abs(ref["bayes_known_K"] - bayes / len(y)) < 1e-12 and abs(ref["counts"] - counts / len(y)) < 1e-12
-    assert ref["bayes_known_K"] >= ref["counts"] - 0.02
+    assert abs(ref["known_kernel"] - bayes / len(y)) < 1e-12 and abs(ref["counts"] - counts / len(y)) < 1e-12
+    assert ref["known_kernel"] >= ref["counts"] - 0.02
     assert ref["counts"] > 0.6  # far above chance (1/3) with near-deterministic kernels
     # the Bayes-optimal in-context rule: between the count rule and the rule that sees K (both up to sampling error)
-    assert ref["counts"] - 0.02 <= ref["bayes"] <= ref["bayes_known_K"] + 0.02
+    assert ref["counts"] - 0.02 <= ref["bayes"] <= ref["known_kernel"] + 0.02
 
 
 @pytest.mark.parametrize("bad,needle", [

@@ -130,3 +130,24 @@ def test_device_cuda_is_refused_without_a_gpu():
 def test_paper_preset_and_explicit_options():
     assert fig6.Fig6Config.paper().layers == 12 and fig6.Fig6Config.paper(layers=3).layers == 3
     assert fig7.Fig7Config.paper().heads == 8
+
+
+def test_fig6_gives_the_same_csvs_to_the_last_digit_on_every_run(tmp_path):
+    """Two runs, the global NumPy and torch generators moved on in between (what an unseeded solver or dropout
+    would draw from), write identical CSVs (timing columns apart): the scikit-learn solvers are seeded and fit on
+    one thread, GPT-2 trains from its own seeds on one torch thread (the command's default --threads 1)."""
+    c = fig6.Fig6Config(states=(2, 3), ns=(5, 10), d=1, ds=(1,), n=10, seeds=1, steps=20, eval=60, width=8,
+                        layers=1, heads=1)
+    torch.set_num_threads(1)
+    tables = []
+    for k in range(2):
+        np.random.seed(k)
+        torch.manual_seed(k)
+        result = fig6.run(c, progress=False)
+        fig6.write(result, c, tmp_path / f"run{k}", plot_figure=False)
+        tables.append({name: _rows(tmp_path / f"run{k}" / name) for name in ("fig6.csv", "fig6_summary.csv")})
+    for name in ("fig6.csv", "fig6_summary.csv"):
+        a, b = ([{k: v for k, v in row.items() if not k.endswith("seconds")} for row in t[name]] for t in tables)
+        assert a == b and len(a) > 10, name
+    methods = {row["method"] for row in tables[0]["fig6.csv"]}
+    assert {"linear_svm", "logistic", "knn3", "linear_regression", "known_kernel", "gpt2"} <= methods

@@ -51,7 +51,7 @@ def solutions():
 def test_training_reaches_the_exact_optimum_of_the_parameterization(solutions, name, d):
     sol = solutions[d]
     param = preset(name, d)
-    opt = optimum(param, sol, with_f_star=False)
+    opt = optimum(param=param, solution=sol, with_f_star=False)
     assert opt.chain_holds()
     net = ParamLSA(param, init_scale=0.5, seed=0)
     train(net, sol.law, d, 10, seed=0, progress=False, **RUN)

@@ -63,7 +63,7 @@ def test_bad_settings(kw):
 
 def test_trained_one_layer_reaches_the_exact_optimum():
     """d = 1, p = 1/2, n = 10 is realisable (theory §6): f(phi) -> f~*, phi -> X* = (4/57, 52/57, 8/19)."""
-    res = verify(1, "1/2", 10, seed=0, progress=False)
+    res = verify(1, "1/2", 10, seed=0, progress=False).to_dict()
     assert res["X_star"] == ["4/57", "52/57", "8/19"] and res["f_tilde_star"] == "121/342"
     assert np.allclose(res["X_star_float"], [4 / 57, 52 / 57, 8 / 19], atol=1e-15)
     assert 0 <= res["trained_loss_exact"] - 121 / 342 < 1e-3
@@ -79,7 +79,7 @@ def test_trained_one_layer_reaches_the_exact_optimum():
 
 def test_unrealisable_point_trains_to_f_star_not_f_tilde_star():
     """p = 1/2, n = 5: X* is not realisable (D = -1/12, theory §6); training stops at f* > f~*."""
-    res = verify(1, "1/2", 5, seed=0, progress=False, with_f_star=True)
+    res = verify(1, "1/2", 5, seed=0, progress=False, with_f_star=True).to_dict()
     assert res["f_tilde_star"] == "35/96"
     assert res["f_star"] - 35 / 96 > 2e-5
     assert abs(res["trained_loss_exact"] - res["f_star"]) < 2e-6

@@ -54,7 +54,7 @@ def test_linear_presets_against_enumeration(d, n):
     H, beta, ey2 = objective_at_n(d, n, R(1, 2))
     values = {}
     for name in LINEAR_PRESETS:
-        opt = optimum(name, sol, with_f_star=False)
+        opt = optimum(param=name, solution=sol, with_f_star=False)
         M = hand_design(name, d)
         assert preset(name, d).design()[0] == M
         theta = (M.T * H * M).LUsolve(M.T * beta)
@@ -76,7 +76,7 @@ def test_linear_presets_against_enumeration(d, n):
 @pytest.mark.parametrize("d", [1, 2])
 def test_chain_of_inequalities(d):
     sol = solve(d, "1/2", 10)
-    opts = {name: optimum(name, sol) for name in PRESETS}
+    opts = {name: optimum(param=name, solution=sol) for name in PRESETS}
     fstar = opts["dense"].f_star
     for name, opt in opts.items():
         assert opt.chain_holds(), name
@@ -97,14 +97,14 @@ def test_phi_of_presets_matches_the_definition():
 
 def test_gd_symbolic_step_and_loss():
     """d = 1, p and n symbolic: eta*(p, n) exact; it agrees with the numeric route at two points."""
-    sym = optimum("gd", solve(1))
+    sym = optimum(1, param="gd")
     (eta,) = sym.theta_star
     from markov_icl.symbolic.laws import N_SYMBOL as n
     from markov_icl.symbolic.laws import P_SYMBOL as p
 
     assert sp.simplify(eta - 2 * n / (2 * n * p - 2 * p + 3)) == 0
     for pv, nv in ((R(1, 2), 10), (R(1, 3), 7)):
-        num = optimum("gd", solve(1, pv, nv), with_f_star=False)
+        num = optimum(1, pv, nv, param="gd", with_f_star=False)
         assert eta.subs({p: pv, n: nv}) == num.theta_star[0]
         assert sp.simplify(sym.f_param_star.subs({p: pv, n: nv}) - num.f_param_star) == 0
 
@@ -120,7 +120,7 @@ def test_custom_parameterization_tied_entries():
     Q[0, 0], Q[0, 1], Q[1, 0] = t, t, s
     par = Parameterization("tied", 2, sp.ImmutableMatrix(P), sp.ImmutableMatrix(Q), (t, s))
     sol = solve(2, "1/2", 5)
-    opt = optimum(par, sol, with_f_star=False)
+    opt = optimum(param=par, solution=sol, with_f_star=False)
     loss = sol.f_tilde(par.phi())
     crit = sp.solve([sp.diff(loss, t), sp.diff(loss, s)], [t, s], dict=True)[0]
     assert opt.theta_star == (crit[t], crit[s])
@@ -230,7 +230,7 @@ def test_zfb_and_ahn_reach_the_published_optimum_symbolically_in_n(sigma, noise2
     gamma = ((n + 1) / n * S + (S.trace() + noise2) / n * sp.eye(d)).inv()
     law = GaussianLaw(sigma, noise2=noise2)
     for name, want in (("zfb", gamma.T), ("ahn", -gamma)):  # W11 = Gamma^T, Q0 = -Gamma
-        opt = optimum(preset(name, d), law, n=n, with_f_star=False)
+        opt = optimum(d, n=n, param=name, law=law, with_f_star=False)
         got = sp.Matrix(d, d, list(opt.theta_star))
         assert sp.simplify(got - want) == sp.zeros(d, d), name
         assert sp.simplify(opt.f_param_star - opt.f_tilde_star) == 0
@@ -242,7 +242,7 @@ def test_gaussian_chain_and_cli(capsys):
     from markov_icl.symbolic.gaussian import GaussianLaw
 
     law = GaussianLaw((1, 2), noise2=R(1, 4))
-    opts = {name: optimum(preset(name, 2), law, n=5) for name in PRESETS}
+    opts = {name: optimum(2, n=5, param=name, law=law) for name in PRESETS}
     assert opts["zfb"].f_param_star == opts["ahn"].f_param_star == opts["zfb"].f_tilde_star == R(12621, 9028)
     assert opts["gd"].f_param_star > opts["zfb"].f_param_star           # anisotropic Sigma: one step size loses
     assert abs(opts["dense"].f_param_star - float(R(12621, 9028))) < 1e-12

@@ -1,6 +1,7 @@
-"""The paper's figures from trained models, with the exact losses beside them.
+"""The paper's figures from trained models, with the exact losses beside them, and the engine's own findings.
 
-Each module (``fig2`` ... ``fig7``) has a frozen configuration dataclass (``CONFIG``, see
+Each module (``fig2`` ... ``fig7``; ``gap``: f* - f~* as n grows and its limit; ``basins``: where the gradient
+flow ends, by initialisation scale) has a frozen configuration dataclass (``CONFIG``, see
 :mod:`markov_icl.experiments.config`), ``run(config) -> result``, ``write(result, config,
 out)`` for the CSV and the figure, and ``summary(result, config, seconds)`` for the text the
 command line prints, so every figure runs from Python as from ``markov-icl experiment``.
@@ -15,6 +16,8 @@ EXPERIMENTS = {
     "fig6": "markov_icl.experiments.fig6",
     "fig7": "markov_icl.experiments.fig7",
     "learners": "markov_icl.experiments.learners",
+    "gap": "markov_icl.experiments.gap",
+    "basins": "markov_icl.experiments.basins",
 }
 
 __all__ = ["EXPERIMENTS"]

@@ -119,6 +119,34 @@ class Config:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
+def comma_list(text, name: str, parse, what: str) -> list:
+    """The values of a comma-separated option (``"1/4,1/2"``), each read by ``parse`` (which raises
+    :class:`~markov_icl.errors.MarkovICLError` or ``ValueError`` for a bad item); ``what`` names the allowed values
+    with an example, for the error. Repeated values are refused.
+
+    Examples:
+        >>> comma_list("1, 2", "--ks", int, "integers such as 1,2")
+        [1, 2]
+        >>> comma_list("1,1", "--ks", int, "integers such as 1,2")
+        Traceback (most recent call last):
+        ...
+        markov_icl.errors.MarkovICLError: --ks lists a value twice: '1,1'
+    """
+    items = [t.strip() for t in str(text).split(",")]
+    bad = MarkovICLError(f"{name} must be a comma-separated list of {what}, got {shown(text)}")
+    if any(not t for t in items):
+        raise bad
+    try:
+        values = [parse(t) for t in items]
+    except MarkovICLError:  # the item's own message (MarkovICLError is a ValueError)
+        raise
+    except ValueError:
+        raise bad from None
+    if len(set(values)) != len(values):
+        raise MarkovICLError(f"{name} lists a value twice: {shown(text)}")
+    return values
+
+
 def write_outputs(out, tables: dict, figure=None) -> list:
     """Write each CSV of ``tables`` (file name -> rows, floats at full precision) into ``out`` atomically, then
     ``figure = (file name, draw)`` with ``draw(path) -> path``; returns the paths written, in that order."""
@@ -169,4 +197,4 @@ def from_namespace(config_cls: type[Config], args: argparse.Namespace, paper: bo
     return config_cls.paper(**given) if paper else config_cls(**given)
 
 
-__all__ = ["Config", "option", "flag", "add_options", "from_namespace", "write_outputs", "CHECKS"]
+__all__ = ["Config", "option", "flag", "add_options", "from_namespace", "write_outputs", "comma_list", "CHECKS"]

@@ -74,20 +74,9 @@ class DynamicsConfig(Config):
         check_prompt_entries("--dataset", self.dataset, self.n, self.d, per_entry=4)
 
 
-def _crossing(t: np.ndarray, y: np.ndarray, level: float) -> float | None:
-    """The first time ``y`` falls to ``level`` (linear interpolation), or None."""
-    below = np.nonzero(y <= level)[0]
-    if not len(below):
-        return None
-    i = int(below[0])
-    if i == 0:
-        return float(t[0])
-    return float(t[i - 1] + (level - y[i - 1]) * (t[i] - t[i - 1]) / (y[i] - y[i - 1]))
-
-
 def run(config: DynamicsConfig, progress: bool = True):
     """The trajectories and the predictions; returns ``(rows, adam_rows, info)``."""
-    from markov_icl.numeric.dynamics import descend, integrate_flow, train_on_prompts
+    from markov_icl.numeric.dynamics import IterateCrossing, descend, flow_crossing, integrate_flow, train_on_prompts
     from markov_icl.symbolic.dynamics import (
         LinearFlow,
         PopulationLoss,
@@ -132,10 +121,15 @@ def run(config: DynamicsConfig, progress: bool = True):
                              "lower --time)")
     T = steps * c.lr
     every = max(1, steps // (c.points - 1))
-    t_gd, th_gd = descend(grad_fn, theta0, c.lr, steps, every=every)
-    t_fl, th_fl = integrate_flow(grad_fn, theta0, T, t_gd, rtol=c.rtol, atol=c.rtol * 1e-3 * max(c.init_scale, 1e-12))
+    atol = c.rtol * 1e-3 * max(c.init_scale, 1e-12)
+    # the escape: the first crossing of the level halfway between the plateau and the rank-one level, on every
+    # GD iterate (IterateCrossing) and on the flow's dense output (flow_crossing), not on the recorded grid
+    level = None if linear else (escape.plateau + escape.after) / 2
+    cross = {} if linear else {name: IterateCrossing(loss_fn, level, c.lr, theta0) for name in ("gd", "train")}
+    t_gd, th_gd = descend(grad_fn, theta0, c.lr, steps, every=every, on_step=cross.get("gd"))
+    t_fl, th_fl = integrate_flow(grad_fn, theta0, T, t_gd, rtol=c.rtol, atol=atol)
     t_tr, th_tr = train_on_prompts(param, sol.law, c.n, theta0, c.lr, steps, optimizer="sgd", dataset_size=c.dataset,
-                                   seed=c.seed, every=every)
+                                   seed=c.seed, every=every, on_step=cross.get("train"))
     adam_every = max(1, c.adam_steps // (c.points - 1))
     t_ad, th_ad = train_on_prompts(param, sol.law, c.n, theta0, c.adam_lr, c.adam_steps, optimizer="adam",
                                    dataset_size=c.dataset, seed=c.seed, every=adam_every)
@@ -162,10 +156,12 @@ def run(config: DynamicsConfig, progress: bool = True):
         inv = {name: invariant(th) for name, th in (("flow", th_fl), ("gd", th_gd), ("train", th_tr), ("adam", th_ad))}
         b_fl, A_fl = L.bilinear_parts(th_fl)
         svs = np.linalg.norm(b_fl, axis=-1)[:, None] * np.linalg.svd(A_fl, compute_uv=False)
-        level = (escape.plateau + escape.after) / 2
         info["stages"] = {
+            "escape_level": level,
             "escape_time_predicted": escape.t_mid,
-            "escape_time_measured": {n: _crossing(t_gd, losses[n], level) for n in ("flow", "gd", "train")},
+            "escape_time_measured": {"flow": flow_crossing(grad_fn, loss_fn, theta0, level, T, rtol=c.rtol, atol=atol),
+                                     **{n: cross[n].time for n in ("gd", "train")}},
+            "escape_step": {n: cross[n].step for n in ("gd", "train")},
             "plateau_1": escape.plateau, "after_escape_predicted": escape.after,
             "second_plateau": crit.loss, "second_index": crit.index,
             "loss_at_end": {n: float(losses[n][-1]) for n in ("flow", "gd", "train")},
@@ -255,8 +251,8 @@ def write(result, config: DynamicsConfig, out: Path, plot_figure: bool = True) -
                          ("dynamics.png", lambda path: plot(result, config, path)) if plot_figure else None)
 
 
-def _fmt(v) -> str:
-    return "-" if v is None else f"{v:.4g}"
+def _fmt(v, digits: int = 4) -> str:
+    return "-" if v is None else f"{v:.{digits}g}"
 
 
 def summary(result, config: DynamicsConfig, seconds: float) -> str:
@@ -279,12 +275,16 @@ def summary(result, config: DynamicsConfig, seconds: float) -> str:
         return "\n".join(lines)
     st, drift = info["stages"], info["invariant_drift"]
     ev = ", ".join(f"{v:+.4f}" for v in info["origin_eigenvalues"])
-    meas = st["escape_time_measured"]
+    meas, step = st["escape_time_measured"], st["escape_step"]
+
+    def at(name):
+        return _fmt(meas[name], 5) + ("" if step[name] is None else f" (step {step[name]})")
+
     lines += [
         f"origin: a saddle, Hessian eigenvalues {ev} (index {info['origin_index']})",
         f"stage 1: plateau E[y^2] = {st['plateau_1']:.6f}; escape (loss halfway to {st['after_escape_predicted']:.6f}) "
-        f"predicted t = {st['escape_time_predicted']:.4g}, measured: flow {_fmt(meas['flow'])}, GD {_fmt(meas['gd'])}, "
-        f"GD on prompts {_fmt(meas['train'])}",
+        f"predicted t = {_fmt(st['escape_time_predicted'], 5)}, measured: flow {_fmt(meas['flow'], 5)}, "
+        f"GD {at('gd')}, GD on prompts {at('train')}",
         f"stage 2: nearest critical point after the escape: loss {st['second_plateau']:.6f}, Hessian index "
         f"{st['second_index']} ({'a saddle' if st['second_index'] else 'a local minimum'}; unstable eigenvalue "
         f"{info['second_unstable']:+.3g})",

@@ -12,7 +12,17 @@ where a step size exists:
   a fixed dataset (``optimizer="sgd"``, the empirical loss, whose gradient is the population
   gradient up to Monte Carlo error) or Adam.
 
-Each returns ``(t, theta)``: times ``(K,)`` and parameters ``(K, k)`` (for Adam ``t`` counts steps).
+Each returns ``(t, theta)``: times ``(K,)`` and parameters ``(K, k)`` (for Adam ``t`` counts steps);
+:func:`descend` and :func:`train_on_prompts` also call ``on_step(k, theta_k)`` after every step.
+
+When a loss falls to a level (theory §12, the escape time), written once:
+
+* :func:`flow_crossing`: the flow's first crossing, a root of ``f(theta(t)) - level`` found on the
+  solver's dense output (SciPy's event location: Brent's method on the step's interpolant);
+* :class:`IterateCrossing`: gradient descent's first crossing on *every* iterate (an ``on_step``
+  callback): the first iterate ``k*`` with ``f(theta_k*) <= level``, and the time ``t*`` where the
+  piecewise-linear interpolation of ``(k lr, f(theta_k))`` reaches the level, ``(k* - 1) lr < t* <= k* lr``;
+* :func:`interpolated_crossing`: the same interpolation on any sampled curve.
 
 Examples:
     >>> from markov_icl.symbolic.dynamics import PopulationLoss
@@ -33,6 +43,11 @@ import numpy as np
 from markov_icl.errors import Diverged, MarkovICLError, check_int
 
 
+def _check_time(t_end) -> None:
+    if not (isinstance(t_end, (int, float)) and math.isfinite(t_end) and t_end > 0):
+        raise MarkovICLError(f"--time must be a finite number > 0, got {t_end!r}")
+
+
 def integrate_flow(grad, theta0, t_end: float, t_eval, rtol: float = 1e-10, atol: float = 1e-13,
                    method: str = "DOP853") -> tuple[np.ndarray, np.ndarray]:
     """Integrate ``theta' = -grad(theta)`` from ``theta0`` over ``[0, t_end]``, reported at ``t_eval``.
@@ -48,8 +63,7 @@ def integrate_flow(grad, theta0, t_end: float, t_eval, rtol: float = 1e-10, atol
     """
     from scipy.integrate import solve_ivp
 
-    if not (isinstance(t_end, (int, float)) and math.isfinite(t_end) and t_end > 0):
-        raise MarkovICLError(f"--time must be a finite number > 0, got {t_end!r}")
+    _check_time(t_end)
     y0 = np.asarray(theta0, dtype=np.float64)
     res = solve_ivp(lambda _t, y: -grad(y), (0.0, float(t_end)), y0, method=method, t_eval=np.asarray(t_eval, float),
                     rtol=rtol, atol=atol)
@@ -58,10 +72,110 @@ def integrate_flow(grad, theta0, t_end: float, t_eval, rtol: float = 1e-10, atol
     return res.t, res.y.T
 
 
+def flow_crossing(grad, loss, theta0, level: float, t_end: float, rtol: float = 1e-10, atol: float = 1e-13,
+                  method: str = "DOP853", after: float = 0.0) -> float | None:
+    """The first time ``t >= after`` in ``[0, t_end]`` at which ``loss(theta(t))`` falls to ``level`` along
+    ``theta' = -grad(theta)`` from ``theta0``, or None.
+
+    A root of ``loss(theta(t)) - level``, decreasing through zero, located by SciPy's event search on the
+    solver's dense output (Brent's method on the interpolant of the step in which the sign changes): no
+    recording grid, so the time is resolved to the solver's accuracy, not to the spacing of recorded points.
+    ``0.0`` when ``loss(theta0) <= level`` (and ``after == 0``). The solver's steps, hence the trajectory, are
+    those of :func:`integrate_flow` with the same tolerances.
+
+    Examples:
+        >>> grad = lambda th: 2 * 0.05 * (th - 5 / 3)     # f = 13/36 + (eta - 5/3)^2 / 20 (the gd preset, d = 1)
+        >>> loss = lambda th: 13 / 36 + 0.05 * (th[0] - 5 / 3) ** 2
+        >>> t = flow_crossing(grad, loss, [0.0], 0.4, 100.0)
+        >>> round(t, 9), round(5 * math.log((0.5 - 13 / 36) / (0.4 - 13 / 36)), 9)   # f - f* decays as e^{-t/5}
+        (6.364828379, 6.364828379)
+    """
+    from scipy.integrate import solve_ivp
+
+    _check_time(t_end)
+    y0 = np.asarray(theta0, dtype=np.float64)
+    if after <= 0 and float(loss(y0)) <= level:
+        return 0.0
+
+    def event(_t, y):
+        return float(loss(y)) - level
+
+    event.direction = -1.0
+    event.terminal = after <= 0  # the first crossing ends the integration; otherwise collect them all
+    res = solve_ivp(lambda _t, y: -grad(y), (0.0, float(t_end)), y0, method=method, events=event, rtol=rtol,
+                    atol=atol)
+    if res.status == -1 or not np.isfinite(res.y).all():
+        raise Diverged(f"the gradient flow could not be integrated to t = {t_end:g}: {res.message}")
+    times = [float(t) for t in res.t_events[0] if t >= after]
+    return times[0] if times else None
+
+
+def interpolated_crossing(t, y, level: float, start: int = 0) -> float | None:
+    """The first time at or after index ``start`` when the sampled curve ``y(t)`` falls to ``level``: the first
+    sample ``i >= start`` with ``y[i] <= level``, then linear interpolation between samples ``i - 1`` and ``i``
+    (``t[0]`` when ``i = 0``); None if no sample reaches the level.
+
+    Examples:
+        >>> interpolated_crossing(np.array([0.0, 1.0, 2.0]), np.array([1.0, 0.5, 0.0]), 0.25)
+        1.5
+    """
+    t, y = np.asarray(t, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    below = np.nonzero(y[start:] <= level)[0]
+    if not len(below):
+        return None
+    i = start + int(below[0])
+    if i == 0:
+        return float(t[0])
+    return float(t[i - 1] + (level - y[i - 1]) * (t[i] - t[i - 1]) / (y[i] - y[i - 1]))
+
+
+class IterateCrossing:
+    """Gradient descent's first crossing of ``level``, found on every iterate (an ``on_step`` callback).
+
+    Gradient descent is a sequence ``theta_0, theta_1, ...`` at times ``t_k = k lr``. Its crossing is defined
+    on that sequence, with no recording grid: :attr:`step` is the first ``k*`` with ``loss(theta_k*) <= level``
+    (exact: an integer), and :attr:`time` is where the line through ``(t_{k*-1}, f_{k*-1})`` and
+    ``(t_{k*}, f_{k*})`` meets the level (:func:`interpolated_crossing` of those two iterates), so
+    ``(k* - 1) lr < time <= k* lr``. The interpolated time is what is compared with the continuous flow: it
+    resolves the crossing inside the step rather than rounding it up to a whole step (up to ``lr`` later).
+    Losses are evaluated only until the crossing is found.
+
+    Args:
+        loss: ``loss(theta) -> float`` (the exact population loss).
+        level: the level.
+        lr: the step size (time per step).
+        theta0: the start (``step = 0``, ``time = 0`` when it is already at or below the level).
+
+    Examples:
+        >>> cross = IterateCrossing(lambda th: float(th[0]), 0.25, 0.5, [1.0])
+        >>> _ = descend(lambda th: np.ones(1) * 0.5, [1.0], 0.5, 4, on_step=cross)   # theta_k = 1 - k / 4
+        >>> cross.step, cross.time                                                  # theta_3 = 0.25: step 3
+        (3, 1.5)
+    """
+
+    def __init__(self, loss, level: float, lr: float, theta0) -> None:
+        self.loss, self.level, self.lr = loss, float(level), float(lr)
+        self._prev = float(loss(np.asarray(theta0, dtype=np.float64)))
+        self.step: int | None = 0 if self._prev <= self.level else None
+        self.time: float | None = 0.0 if self.step == 0 else None
+
+    def __call__(self, k: int, theta) -> None:
+        if self.step is not None:
+            return
+        y = float(self.loss(np.asarray(theta, dtype=np.float64)))
+        if y <= self.level:
+            self.step = int(k)
+            self.time = interpolated_crossing([(k - 1) * self.lr, k * self.lr], [self._prev, y], self.level)
+        self._prev = y
+
+
 def descend(grad, theta0, lr: float, steps: int, optimizer: str = "gd", every: int = 1,
-            betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> tuple[np.ndarray, np.ndarray]:
+            betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+            on_step=None) -> tuple[np.ndarray, np.ndarray]:
     """Gradient descent (``"gd"``: ``theta <- theta - lr grad``) or Adam (``"adam"``, PyTorch's update with
-    bias correction) on ``grad``, recording every ``every`` steps; ``t = step * lr`` for GD, the step for Adam."""
+    bias correction) on ``grad``, recording every ``every`` steps; ``t = step * lr`` for GD, the step for Adam.
+    ``on_step(k, theta_k)``, when given, is called after every step ``k = 1 .. steps`` (e.g. an
+    :class:`IterateCrossing`)."""
     check_int("steps", steps)
     check_int("every", every)
     if optimizer not in ("gd", "adam"):
@@ -81,6 +195,8 @@ def descend(grad, theta0, lr: float, steps: int, optimizer: str = "gd", every: i
             th = th - lr * mh / (np.sqrt(vh) + eps)
         if not np.isfinite(th).all():
             raise Diverged(f"{optimizer} diverged at step {k} (lower the learning rate)")
+        if on_step is not None:
+            on_step(k, th)
         if k % every == 0 or k == steps:
             ts.append(k * lr if optimizer == "gd" else float(k))
             out.append(th.copy())
@@ -88,12 +204,12 @@ def descend(grad, theta0, lr: float, steps: int, optimizer: str = "gd", every: i
 
 
 def train_on_prompts(param, law, n: int, theta0, lr: float, steps: int, optimizer: str = "sgd",
-                     dataset_size: int = 20_000, seed: int = 0, every: int = 1, sampler=None):
+                     dataset_size: int = 20_000, seed: int = 0, every: int = 1, sampler=None, on_step=None):
     """Train a :class:`~markov_icl.numeric.lsa.ParamLSA` of ``param`` from ``theta0`` on sampled prompts.
 
     ``optimizer="sgd"`` with the whole dataset each step is full-batch gradient descent on the empirical
     squared loss (theory §2): the population flow up to the Monte Carlo error of ``dataset_size`` prompts.
-    Returns ``(t, theta)`` as :func:`descend` (``t = step * lr`` for sgd).
+    Returns ``(t, theta)`` as :func:`descend` (``t = step * lr`` for sgd); ``on_step(k, theta_k)`` as there.
     """
     import torch
 
@@ -107,6 +223,8 @@ def train_on_prompts(param, law, n: int, theta0, lr: float, steps: int, optimize
 
     def record(step, m, _loss):
         k = step + 1
+        if on_step is not None:
+            on_step(k, m.theta.detach().numpy())
         if k % every == 0 or k == steps:
             ts.append(k * lr if optimizer == "sgd" else float(k))
             out.append(m.theta.detach().numpy().copy())
@@ -116,4 +234,5 @@ def train_on_prompts(param, law, n: int, theta0, lr: float, steps: int, optimize
     return np.array(ts), np.array(out)
 
 
-__all__ = ["integrate_flow", "descend", "train_on_prompts"]
+__all__ = ["integrate_flow", "flow_crossing", "interpolated_crossing", "IterateCrossing", "descend",
+           "train_on_prompts"]

@@ -42,7 +42,7 @@ SUMMARIES = {
     "realize": "is X* realisable by a one-layer LSA; the best one-layer loss f*",
     "optimum": "the exact best loss of a one-layer parameterization (ahn, zfb, gd, dense, sparse)",
     "evaluate": "the exact population loss of a saved one-layer model",
-    "experiment": "reproduce a figure of the paper (CSV + plot)",
+    "experiment": "reproduce a figure of the paper, or a finding: gap, basins (CSV + plot)",
     "dynamics": "exact learning dynamics of a one-layer parameterization against training",
     "sweep": "run a grid of commands on Ray or local processes, resumable",
     "bayes": "the exact Bayes floor: risk and accuracy of the Bayes-optimal in-context predictor",

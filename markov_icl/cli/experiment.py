@@ -1,4 +1,4 @@
-"""``markov-icl experiment NAME``: reproduce a figure of the paper (:mod:`markov_icl.experiments`).
+"""``markov-icl experiment NAME``: reproduce a figure of the paper, or a finding (:mod:`markov_icl.experiments`).
 
 The options of each figure are built from the fields of its configuration dataclass; only
 the chosen figure's module is imported. Common options: ``--out``, ``--threads`` (torch CPU
@@ -25,8 +25,10 @@ def _first_line(module) -> str:
 
 def register(sub, argv=()) -> None:
     """Add ``experiment`` and one sub-subcommand per figure (only the one named in ``argv`` is imported)."""
-    ap = sub.add_parser("experiment", help="reproduce a figure of the paper (CSV + plot)",
-                        description="Reproduce a figure of the paper at laptop scale: trained models, with the exact "
+    ap = sub.add_parser("experiment", help="reproduce a figure of the paper, or a finding: gap, basins (CSV + plot)",
+                        description="Reproduce a figure of the paper at laptop scale (fig2-fig7), or a finding of the "
+                                    "engine (gap: f* - f~* as n grows; basins: where the gradient flow ends): "
+                                    "trained models, with the exact "
                                     "losses beside them. 'markov-icl experiment NAME --help' lists a figure's options.")
     exp = ap.add_subparsers(dest="experiment", metavar="NAME", parser_class=type(ap))
     chosen = argv[1] if len(argv) > 1 and argv[1] in EXPERIMENTS else None

@@ -90,7 +90,7 @@ def test_fig2_fig3_presets_are_the_papers_stated_settings():
     assert (c3.states, c3.layers, c3.n, c3.d + 1, c3.seeds) == ((2, 3, 4), (1, 2, 3), 10, 6, 5)
 
 
-@pytest.mark.parametrize("name", list(EXPERIMENTS))
+@pytest.mark.parametrize("name", [name for name in EXPERIMENTS if name.startswith("fig")])
 def test_every_figure_has_a_paper_preset_that_explicit_options_beat(name):
     import importlib
 

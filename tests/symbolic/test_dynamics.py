@@ -269,24 +269,3 @@ def test_reduced_critical_points_match_a_scan_of_the_circle(sparse1):
     assert got_sad == sorted({round(v, 7) for v in maxs})
     assert cps[0].loss == pytest.approx(float(sol.f_tilde_star), abs=1e-12) and cps[0].index == 0
     assert any(abs(c.loss - 0.3549066932) < 1e-9 and c.index == 1 for c in cps)
-
-
-@pytest.mark.slow
-def test_d2_flow_ends_in_a_spurious_local_minimum():
-    """d = 2, p = 1/2, n = 10: the landscape has two local minima, f* and one 5e-4 above it, and the gradient
-    flow from seeded random initialisations (scales 1e-3 and 1e-1) ends in the upper one (the certified f* of
-    the variable projection is the oracle for the lower)."""
-    from markov_icl.symbolic.dynamics import reduced_critical_points
-    from markov_icl.symbolic.varpro import best_one_layer
-
-    sol = solve(2, "1/2", 10)
-    L = PopulationLoss(preset("sparse", 2), sol)
-    minima = [c for c in reduced_critical_points(L) if c.index == 0]
-    f_star = best_one_layer(sol).f_star
-    assert len(minima) == 2 and minima[0].loss == pytest.approx(f_star, abs=1e-10)
-    loss, grad = L.lambdify()
-    for seed, scale in ((0, 1e-3), (1, 1e-1)):
-        th0 = np.random.default_rng(seed).normal(0, scale, 9)
-        _, th = integrate_flow(grad, th0, 2000.0, [2000.0], rtol=1e-9)
-        assert float(loss(th)[0]) == pytest.approx(minima[1].loss, abs=1e-8)
-        assert minima[1].loss - f_star > 4e-4

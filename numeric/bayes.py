@@ -83,6 +83,7 @@ class BayesPredictor(nn.Module):
             self.register_buffer("alpha", torch.zeros(self.states, self.states, dtype=torch.float64))
         else:
             self.fixed = None
+            assert prior.rows is not None
             self.register_buffer("alpha", torch.tensor([[float(v) for v in row] for row in prior.rows],
                                                        dtype=torch.float64))
 
@@ -93,7 +94,8 @@ class BayesPredictor(nn.Module):
         idx = torch.arange(B, device=N.device)
         if self.fixed is not None:
             return self.fixed.to(N.device)[r]
-        return posterior_predictive(N[idx, r], self.alpha.to(N.device)[r])
+        alpha: torch.Tensor = self.alpha  # type: ignore[assignment]
+        return posterior_predictive(N[idx, r], alpha.to(N.device)[r])
 
     def forward(self, Z0):
         """The posterior mean ``yhat = E[y_q | prompt]`` (states as numbers), shape ``(B,)``: a tensor in Z0's float

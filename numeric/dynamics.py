@@ -100,8 +100,8 @@ def flow_crossing(grad, loss, theta0, level: float, t_end: float, rtol: float = 
     def event(_t, y):
         return float(loss(y)) - level
 
-    event.direction = -1.0
-    event.terminal = after <= 0  # the first crossing ends the integration; otherwise collect them all
+    event.direction = -1.0  # type: ignore[attr-defined]
+    event.terminal = after <= 0  # type: ignore[attr-defined]  # the first crossing ends the integration; otherwise collect them all
     res = solve_ivp(lambda _t, y: -grad(y), (0.0, float(t_end)), y0, method=method, events=event, rtol=rtol,
                     atol=atol)
     if res.status == -1 or not np.isfinite(res.y).all():

@@ -133,6 +133,7 @@ class KernelPrior:
             (1/2, 1/2, 1/2)
         """
         S = check_states(states)
+        law: KernelLaw | DirichletKernel
         if isinstance(kernel, KernelLaw):
             law = kernel
         elif isinstance(kernel, DirichletKernel):
@@ -420,6 +421,7 @@ def _sum_binary_integrated(d: int, n: int, r: int, ctxd: tuple, qd: tuple, prior
     (``(b0, b1) = rows[o]``); its Dirichlet moment is the integral over t, so substituting and integrating
     gives the generating polynomial of row r's counts with the other row averaged out."""
     o = 1 - r
+    assert prior.rows is not None
     b0, b1 = _integer_row(prior.rows[o])  # type: ignore[misc]
     names = ("y0", "y1", "t")
     ring = flint.fmpz_mpoly_ctx.get(names, "lex")
@@ -473,6 +475,7 @@ def _numeric_bayes(d: int, n: int, prior: KernelPrior, comps: list, progress=Non
                              f"at most {MAX_COUNT_VECTORS:.0e} (memory and minutes); lower n or d, or estimate the risk "
                              "by Monte Carlo with markov_icl.numeric.bayes.BayesPredictor")
     T = n * d + d - 1
+    assert prior.rows is not None
     R, Nn, A = rising_tables(prior.rows, T + 2)
     sums = _Sums()
     count = 0
@@ -559,7 +562,7 @@ def _symbolic_p(d: int, n: int, prior: KernelPrior, init: str, progress, start: 
         init_components(sp.Rational(1, 2), init, 2)  # raises the message for the unsupported law
         raise AssertionError("unreachable")
     points = [sp.Rational(k, degree + 2) for k in range(1, degree + 2)]
-    values = {"risk": [], "acc": [], "ey": [], "ey2": []}
+    values: dict[str, list] = {"risk": [], "acc": [], "ey": [], "ey2": []}
     count, method = 0, ""
     for pk in _wrapped(progress, points, "bayes(p)"):
         comps, _ = init_components(pk, init, 2)

@@ -37,6 +37,7 @@ import sympy as sp
 from sympy.polys.matrices import DomainMatrix
 
 from markov_icl.errors import MarkovICLError
+from markov_icl.symbolic.certify import PDCertificate
 from markov_icl.symbolic.laws import ChainLaw, DirichletKernel, check_states, is_dirichlet, parse_probability
 from markov_icl.symbolic.objective import Index, ObjectiveTerms, check_d, parse_n
 from markov_icl.symbolic.solve import fmpq_matrix, optimal_loss, to_rational
@@ -72,7 +73,7 @@ class ConstantInput:
     X_star: tuple
     f_tilde_star: sp.Rational
     f_tilde_star_plain: sp.Rational
-    certificate: object
+    certificate: PDCertificate
 
     @property
     def D(self) -> int:

@@ -255,9 +255,9 @@ class SoftmaxLoss:
         self._A0_exact, self._A1_exact = A0, A1
         self.E_y2 = _rational(sum(A2, flint.fmpq(0)))
         self.qidx = np.array(qidx, dtype=np.int64)
-        vidx = np.array(vidx, dtype=np.int64)
-        self.Nx = Nx[vidx].astype(np.float64)
-        self.Yx = Yx[vidx].astype(np.float64)
+        vsel = np.array(vidx, dtype=np.int64)
+        self.Nx = Nx[vsel].astype(np.float64)
+        self.Yx = Yx[vsel].astype(np.float64)
         self.A0 = np.array([float(x) for x in A0])
         self.A1 = np.array([float(x) for x in A1])
         self.total_weight = _rational(sum(A0, flint.fmpq(0)))  # = 1: a check of the sums

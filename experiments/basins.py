@@ -29,7 +29,6 @@ Examples:
 from __future__ import annotations
 
 import math
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,12 +105,25 @@ def _landscape(loss):
     return minima, (min(above) if above else math.inf), cps
 
 
+#: measured seconds per start of the default run (300 starts x 6 scales in 480 s; 2-core machine, shared)
+SECONDS_PER_START = 480.0 / 1800
+
+
+def estimate_seconds(config: BasinsConfig) -> float:
+    """A rough estimate of :func:`run`'s seconds: :data:`SECONDS_PER_START` times the number of starts.
+
+    Examples:
+        >>> round(estimate_seconds(BasinsConfig()))
+        480
+    """
+    return SECONDS_PER_START * config.starts * len(config.scale_values)
+
+
 def run(config: BasinsConfig, progress: bool = True) -> dict:
     """``{"rows": [...] one per start, "minima": [...], "c_1": float, "theta_end": (starts x scales, k) array
     (where each flow was stopped, in the order of the rows), "critical_points": [...]}``."""
-    from tqdm.auto import tqdm
-
     from markov_icl.numeric.dynamics import integrate_flow
+    from markov_icl.progress import Progress
     from markov_icl.symbolic.dynamics import PopulationLoss
     from markov_icl.symbolic.model import phi
     from markov_icl.symbolic.param import preset
@@ -130,7 +142,8 @@ def run(config: BasinsConfig, progress: bool = True) -> dict:
     X_min = phis(np.array([m.theta for m in minima]))
     rows, ends = [], []
     scales = c.scale_values
-    bar = tqdm(total=len(scales) * c.starts, desc="basins", disable=not progress or not sys.stderr.isatty())
+    bar = Progress("basins", len(scales) * c.starts, unit="start", estimate=estimate_seconds(c), enabled=progress,
+                   what=f"{c.starts} gradient flows at each of {len(scales)} scales (d = {c.d})")
     for s in scales:
         seeds = list(range(c.seed, c.seed + c.starts))
         th = np.array([np.random.default_rng(i).normal(0.0, s, k) for i in seeds])

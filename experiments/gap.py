@@ -21,7 +21,6 @@ Examples:
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,10 +74,26 @@ class GapConfig(Config):
         return parse_ps(self.ps)
 
 
+#: measured seconds of the default run (2-core machine, shared)
+DEFAULT_SECONDS = 30.0
+
+
+def estimate_seconds(config: GapConfig) -> float:
+    """A rough estimate of :func:`run`'s seconds: the default run's 30 s (2-core machine, shared), scaled by the
+    number of (p, n) points and limits.
+
+    Examples:
+        >>> 10 < estimate_seconds(GapConfig()) < 120
+        True
+    """
+    default = GapConfig()
+    steps = len(config.p_values) * (len(config.ns) + 1)
+    return DEFAULT_SECONDS * steps / (len(default.p_values) * (len(default.ns) + 1))
+
+
 def run(config: GapConfig, progress: bool = True) -> dict:
     """``{"rows": [...] one per (p, n), "limits": [...] one per p}``."""
-    from tqdm.auto import tqdm
-
+    from markov_icl.progress import Progress
     from markov_icl.symbolic.large_n import large_n_limit
     from markov_icl.symbolic.realizability import realize
     from markov_icl.symbolic.solve import solve
@@ -87,7 +102,8 @@ def run(config: GapConfig, progress: bool = True) -> dict:
     c = config
     ns = sorted(c.ns)
     rows, limits = [], []
-    bar = tqdm(total=len(c.p_values) * (len(ns) + 1), desc="gap", disable=not progress or not sys.stderr.isatty())
+    bar = Progress("gap", len(c.p_values) * (len(ns) + 1), unit="point", estimate=estimate_seconds(c), enabled=progress,
+                   what=f"{len(c.p_values)} limits and {len(c.p_values) * len(ns)} exact f~*, f* at d = {c.d}")
     for p in c.p_values:
         lim = large_n_limit(c.d, p, starts=c.starts, seed=c.seed)
         bar.update(1)

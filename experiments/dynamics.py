@@ -72,6 +72,8 @@ class DynamicsConfig(Config):
         if self.points < 2:
             raise MarkovICLError(f"--points must be at least 2, got {self.points}")
         check_prompt_entries("--dataset", self.dataset, self.n, self.d, per_entry=4)
+        if self.time is not None:
+            _check_time_and_lr(self.time, self)
 
 
 def _crossing(t: np.ndarray, y: np.ndarray, level: float) -> float | None:
@@ -83,6 +85,21 @@ def _crossing(t: np.ndarray, y: np.ndarray, level: float) -> float | None:
     if i == 0:
         return float(t[0])
     return float(t[i - 1] + (level - y[i - 1]) * (t[i] - t[i - 1]) / (y[i] - y[i - 1]))
+
+
+#: the longest flow time of one command (``--time``'s limit; the default time obeys it too)
+MAX_TIME = 1e6
+
+
+def _check_time_and_lr(T: float, c: DynamicsConfig) -> None:
+    """The flow time ``T`` (given, or the default) within :data:`MAX_TIME`, and one step ``--lr`` no longer than it:
+    the run integrates to ``steps x lr``, so a step longer than ``T`` would integrate past it."""
+    what = "--time" if c.time is not None else "the default flow time"
+    if not T <= MAX_TIME:
+        raise MarkovICLError(f"{what} {shown(T)} is above the limit {MAX_TIME:g} of one command; give a shorter --time")
+    if c.lr > T:
+        raise MarkovICLError(f"--lr {shown(c.lr)} is longer than {what} {T:.4g} (the run integrates to steps x lr): "
+                             "give --lr at most the flow time")
 
 
 def run(config: DynamicsConfig, progress: bool = True):
@@ -126,6 +143,7 @@ def run(config: DynamicsConfig, progress: bool = True):
                     second_unstable=float(crit.eigenvalues[0]),
                     critical_points=[{"loss": q.loss, "index": q.index} for q in landscape])
         T = c.time if c.time is not None else 6 * escape.t_mid
+    _check_time_and_lr(T, c)
     steps = max(1, int(round(T / c.lr)))
     if steps > MAX_STEPS:
         raise MarkovICLError(f"--time / --lr = {shown(T / c.lr)} gradient steps; at most {MAX_STEPS} (raise --lr or "

@@ -861,9 +861,13 @@ def run_sweep(spec: Spec, out: Path, workers: int = 2, address: str | None = Non
     check_int("workers", workers)
     check_int("retries", retries, 0)
     check_spec(spec)
+    ray_wanted = use_ray if use_ray is not None else address is not None
+    if ray_wanted and address:  # reached (or refused) before anything is written
+        _import_ray()
+        if not sys.modules["ray"].is_initialized():
+            _probe(address)
     out = check_out_dir(Path(out))
     out.mkdir(parents=True, exist_ok=True)
-    ray_wanted = use_ray if use_ray is not None else address is not None
     with SweepLock(out):
         prepare(spec, out)
         path = results_path(out)
@@ -1107,18 +1111,22 @@ def _local_ray_pids() -> list[int]:
         return []
 
 
-def _run_ray(spec, todo, out, workers, address, retries, record) -> str:
+def _import_ray():
     try:
         import ray
     except ImportError:
         raise MarkovICLError("the sweep asks for Ray, which is not installed: pip install 'markov-icl[cluster]' "
                              "(or leave out --ray / --address to use a local process pool)") from None
+    return ray
+
+
+def _run_ray(spec, todo, out, workers, address, retries, record) -> str:
+    ray = _import_ray()
     env = {k: v for k, v in os.environ.items() if k.startswith("MARKOV_ICL_SWEEP")}
     runtime_env = {"env_vars": env} if env else None
     started, reaper = False, None
     if not ray.is_initialized():
         if address:
-            _probe(address)
             try:
                 ray.init(address=address, log_to_driver=False, runtime_env=runtime_env)
             except Exception as exc:  # noqa: BLE001 - e.g. another Ray version there

@@ -198,6 +198,8 @@ def test_shipped_examples_parse():
     fig5 = sweep.parse_spec((root / "fig5_paper.toml").read_text())
     assert fig5.figure == "fig5" and len(sweep.cells(fig5)) == 10
     assert sweep.argv(fig5, sweep.cells(fig5)[0].options, Path("o"))[:3] == ["experiment", "fig5", "--ds=1"]
+    for spec in (atlas, fig5):  # what they say is what their commands take
+        sweep.check_spec(spec)
 
 
 def test_realize_sweep_writes_the_atlas(tmp_path, capsys):

@@ -511,10 +511,10 @@ def build(p=None, n=None, figure_dir=None, **kw) -> Derivation:
             "is then the single rescaling orbit $\\{(sb, a/s)\\}$ (a square factors uniquely up to scalars): a curve, "
             f"though $\\mathrm{{rank}}\\,J_\\phi = {rank} < 3$ there (phi is singular on $b \\parallel a$: "
             "$J_\\phi(v, -v) = 0$ for every v when b = a).",
-            math=[rf"f^* \\approx {f_star:.12f} > \\tilde f^* = {_L(ft)} \\approx {float(ft):.12f}",
-                  rf"b \\approx {_L(sp.Matrix([round(float(v), 8) for v in bb]).T)},\\quad"
-                  rf" a \\approx {_L(sp.Matrix([round(float(v), 8) for v in aa]).T)}",
-                  r"\\sigma(J_\\phi) \\approx \\{" + ",\\ ".join(f"{v:.6g}" for v in sv) + r"\\}"]))
+            math=[rf"f^* \approx {f_star:.12f} > \tilde f^* = {_L(ft)} \approx {float(ft):.12f}",
+                  rf"b \approx {_L(sp.Matrix([round(float(v), 8) for v in bb]).T)},\quad"
+                  rf" a \approx {_L(sp.Matrix([round(float(v), 8) for v in aa]).T)}",
+                  r"\sigma(J_\phi) \approx \{" + ",\\ ".join(f"{v:.6g}" for v in sv) + r"\}"]))
         checks.append(check("X* not realisable: the best one-layer parameters have b parallel to a (D = 0) and "
                             "rank J_phi = 2 there (SVD gap)", rank == 2 and par_err < 1e-9,
                             f"|b x a| / (|b| |a|) = {par_err:.1e}; singular values "

@@ -10,7 +10,6 @@ atomically.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -23,16 +22,16 @@ def atlas_rows(out: Path) -> list[dict]:
     """The atlas table of a realize sweep folder."""
     from fractions import Fraction
 
-    from markov_icl.experiments.sweep import parse_spec, state
+    from markov_icl.experiments.sweep import _stored_spec, state, values_of
 
-    spec = parse_spec((Path(out) / "sweep.toml").read_text())
+    spec = _stored_spec(Path(out))
     if spec.kind != "realize":
         raise MarkovICLError(f"the atlas needs a sweep of kind realize, got {spec.kind}")
     rows = []
     for r in state(spec, out).values():
         if r["status"] != "ok":
             continue
-        v = json.loads(r["values"])
+        v = values_of(out, r)
         rows.append({"d": int(v["d"]), "p": v["p"], "p_float": float(Fraction(v["p"])), "n": int(v["n"]),
                      "realizable": bool(v["realizable"]), "f_tilde_star": v["f_tilde_star_float"],
                      "f_star": v["f_star"], "gap": v["gap"]})

@@ -72,6 +72,23 @@ class DynamicsConfig(Config):
         if self.points < 2:
             raise MarkovICLError(f"--points must be at least 2, got {self.points}")
         check_prompt_entries("--dataset", self.dataset, self.n, self.d, per_entry=4)
+        if self.time is not None:
+            _check_time_and_lr(self.time, self)
+
+
+#: the longest flow time of one command (``--time``'s limit; the default time obeys it too)
+MAX_TIME = 1e6
+
+
+def _check_time_and_lr(T: float, c: DynamicsConfig) -> None:
+    """The flow time ``T`` (given, or the default) within :data:`MAX_TIME`, and one step ``--lr`` no longer than it:
+    the run integrates to ``steps x lr``, so a step longer than ``T`` would integrate past it."""
+    what = "--time" if c.time is not None else "the default flow time"
+    if not T <= MAX_TIME:
+        raise MarkovICLError(f"{what} {shown(T)} is above the limit {MAX_TIME:g} of one command; give a shorter --time")
+    if c.lr > T:
+        raise MarkovICLError(f"--lr {shown(c.lr)} is longer than {what} {T:.4g} (the run integrates to steps x lr): "
+                             "give --lr at most the flow time")
 
 
 def run(config: DynamicsConfig, progress: bool = True):
@@ -107,6 +124,8 @@ def run(config: DynamicsConfig, progress: bool = True):
     else:
         saddle = origin_saddle(L)
         escape = escape_prediction(L, theta0)
+        if c.time is None:  # the default flow time is known now: check --lr against it before the slow parts
+            _check_time_and_lr(6 * escape.t_mid, c)
         crit = critical_point(L, escape.theta_end)
         fs = best_one_layer(sol)
         landscape = reduced_critical_points(L)
@@ -115,6 +134,7 @@ def run(config: DynamicsConfig, progress: bool = True):
                     second_unstable=float(crit.eigenvalues[0]),
                     critical_points=[{"loss": q.loss, "index": q.index} for q in landscape])
         T = c.time if c.time is not None else 6 * escape.t_mid
+    _check_time_and_lr(T, c)
     steps = max(1, int(round(T / c.lr)))
     if steps > MAX_STEPS:
         raise MarkovICLError(f"--time / --lr = {shown(T / c.lr)} gradient steps; at most {MAX_STEPS} (raise --lr or "

@@ -84,6 +84,49 @@ def check_positive_float(name: str, value) -> float:
     return float(value)
 
 
+def check_real_vector(name: str, values, length: int | None = None) -> list:
+    """``values`` (a list, tuple, NumPy array or tensor) as a list of real numbers: exact ones (ints, fractions,
+    SymPy rationals) kept exact, the rest as finite floats.
+
+    Raises:
+        MarkovICLError: an entry that is not a real number (a string, a symbol, a complex number), NaN or
+            infinite, or a length other than ``length``.
+
+    Examples:
+        >>> check_real_vector("X", [1, 0.5])
+        [1, 0.5]
+        >>> check_real_vector("X", [float("nan"), 1])
+        Traceback (most recent call last):
+        ...
+        markov_icl.errors.MarkovICLError: X[1] is nan; every entry must be a finite real number
+    """
+    import fractions
+
+    if hasattr(values, "detach"):
+        values = values.detach().cpu().tolist()
+    elif hasattr(values, "tolist") and not isinstance(values, (str, bytes)):
+        values = values.tolist()
+    if isinstance(values, (str, bytes, dict)) or not hasattr(values, "__iter__"):
+        raise MarkovICLError(f"{name} must be a sequence of real numbers, got {shown(values)}")
+    out = list(values)
+    if length is not None and len(out) != length:
+        raise MarkovICLError(f"{name} must have {length} entries, got {len(out)}")
+    for k, v in enumerate(out, 1):
+        if type(v).__module__.startswith("sympy"):
+            import sympy as sp
+
+            if not isinstance(v, sp.Basic) or not v.is_number or not v.is_real:
+                raise MarkovICLError(f"{name}[{k}] = {shown(v, 40, plain=True)} is not a real number")
+            if v.is_Rational:
+                continue
+            v = out[k - 1] = float(v)
+        if isinstance(v, bool) or not isinstance(v, (numbers.Real, fractions.Fraction)):
+            raise MarkovICLError(f"{name}[{k}] = {shown(v, 40)} is not a real number")
+        if isinstance(v, float) and not math.isfinite(v):
+            raise MarkovICLError(f"{name}[{k}] is {v}; every entry must be a finite real number")
+    return out
+
+
 #: longest integer an option takes, in characters (larger sizes are refused by the limits anyway)
 MAX_INT_CHARS = 30
 
@@ -144,4 +187,4 @@ def float_option(text: str) -> float:
 
 
 __all__ = ["MarkovICLError", "Diverged", "check_int", "check_positive_float", "check_finite", "shown", "int_option",
-           "float_option"]
+           "float_option", "check_real_vector"]

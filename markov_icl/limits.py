@@ -157,6 +157,51 @@ def announce(command: str, d: int, seconds=estimated_seconds, what: str = "the e
     return Progress(command, estimate=t, enabled=t >= 10, what=f"{what} at d = {d} (2-core machine)", delay=1.0)
 
 
+#: ``optimum`` of a linear parameterization (ahn, zfb, gd) with p or n symbolic: the default largest d by the
+#: number of symbolic variables (raise with --max-d up to :data:`OPTIMUM_SYMBOLIC_HARD_D`, the largest d where the
+#: symbolic f~* is derived), and the measured whole-command seconds of ``markov-icl optimum --param ahn --d D
+#: [--p 1/2 | --n 10] --json`` (the slowest preset; 2-core machine, shared; an exact fraction-field solve)
+OPTIMUM_SYMBOLIC_MAX_D = {2: 2, 1: 3}
+OPTIMUM_SYMBOLIC_HARD_D = {2: 3, 1: 4}
+OPTIMUM_SYMBOLIC_SECONDS = {(2, 2): 2.6, (2, 3): 45.0, (1, 3): 4.4, (1, 4): 22.0}
+
+
+def check_optimum_symbolic_d(d: int, symbolic: int, max_d: int | None = None) -> int:
+    """``d`` of ``optimum`` with ``symbolic`` (1 or 2) of p, n left symbolic, within
+    :data:`OPTIMUM_SYMBOLIC_MAX_D` (or ``max_d``, at most :data:`OPTIMUM_SYMBOLIC_HARD_D`); a note on stderr
+    when the measured time is 10 s or more.
+
+    Raises:
+        MarkovICLError: naming the limit, the measured time above it and the option that raises it.
+
+    Examples:
+        >>> check_optimum_symbolic_d(2, 2)
+        2
+        >>> check_optimum_symbolic_d(3, 2)
+        Traceback (most recent call last):
+        ...
+        markov_icl.errors.MarkovICLError: --d 3 is above optimum's limit 2 with p and n symbolic (at d = 3 it takes \
+about 45 s on a 2-core machine); --max-d 3 allows it, or give --p and --n
+    """
+    _check_max_d(max_d)
+    which = "p and n symbolic" if symbolic == 2 else "p or n symbolic"
+    hard = OPTIMUM_SYMBOLIC_HARD_D[symbolic]
+    limit = min(OPTIMUM_SYMBOLIC_MAX_D[symbolic] if max_d is None else max_d, hard)
+    t = OPTIMUM_SYMBOLIC_SECONDS.get((symbolic, d))
+    if d > limit:
+        took = f" (at d = {d} it takes about {human(t)} on a 2-core machine)" if t else ""
+        hint = f"; --max-d {d} allows it, or give" if d <= hard and max_d is None else \
+            f"; symbolic optima are derived up to d = {hard}: give"
+        hint += " --p and --n" if symbolic == 2 else " both --p and --n"
+        raise MarkovICLError(f"--d {d} is above optimum's limit {limit} with {which}{took}{hint}")
+    if t and t >= 10:
+        import sys
+
+        sys.stderr.write(f"optimum: the symbolic least squares at d = {d} with {which}; estimated {human(t)} "
+                         "(2-core machine)\n")
+    return d
+
+
 def check_prompt_entries(what: str, batch: int, n: int, d: int, per_entry: int = 1) -> None:
     """``batch (n+1) (d+1) * per_entry`` within :data:`MAX_PROMPT_ENTRIES`; ``per_entry`` counts the arrays of
     that size a computation keeps beyond the plain batch (a multilayer model's activations, S-state rows).
@@ -216,4 +261,5 @@ __all__ = ["MAX_PROMPT_ENTRIES", "MAX_DIGITS", "MAX_SEED", "MAX_LAYERS", "MAX_MO
            "MAX_SAMPLES", "MAX_MC_ENTRIES", "ALPHA_RANGE", "check_mc_entries", "DEFAULT_MAX_D", "REALIZE_SECONDS",
            "SOLVE_SECONDS_SMALL_D",
            "MULTISTATE_MAX_D", "check_d", "check_multistate_d", "announce", "check_prompt_entries",
-           "prompts_per_chunk", "check_seed", "check_at_most", "estimated_seconds"]
+           "prompts_per_chunk", "check_seed", "check_at_most", "estimated_seconds", "check_optimum_symbolic_d",
+           "OPTIMUM_SYMBOLIC_MAX_D", "OPTIMUM_SYMBOLIC_HARD_D", "OPTIMUM_SYMBOLIC_SECONDS"]

@@ -221,8 +221,9 @@ class Progress:
             yield item
             self.update()
 
-    def close(self) -> None:
-        """Stop the report (a last line when not on a terminal and the work was announced or long)."""
+    def close(self, failed: bool = False) -> None:
+        """Stop the report (a last line when not on a terminal and the work was announced or long; none when the
+        work ``failed``: its error is the last line)."""
         if self._closed:
             return
         self._closed = True
@@ -233,15 +234,15 @@ class Progress:
             self._bar.close()
         elapsed = time.perf_counter() - self.t0
         started = self.announced and (not self.delay or self._begun)
-        if self.mode == "log" and (started or elapsed >= ANNOUNCE_SECONDS):
+        if self.mode == "log" and not failed and (started or elapsed >= ANNOUNCE_SECONDS):
             count = f"{self.done} {self.unit}s in " if self.total is not None else ""
             self._write(f"{self.desc}: done, {count}{human(elapsed)}")
 
     def __enter__(self) -> Progress:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type, *exc: object) -> None:
+        self.close(failed=exc_type is not None)
 
 
 def iterate(iterable: Iterable[T], desc: str, total: int | None = None, **options: Any) -> Iterator[T]:

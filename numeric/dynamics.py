@@ -40,7 +40,7 @@ import math
 
 import numpy as np
 
-from markov_icl.errors import Diverged, MarkovICLError, check_int
+from markov_icl.errors import Diverged, MarkovICLError, check_int, shown
 
 
 def _check_time(t_end) -> None:
@@ -63,10 +63,25 @@ def integrate_flow(grad, theta0, t_end: float, t_eval, rtol: float = 1e-10, atol
     """
     from scipy.integrate import solve_ivp
 
-    _check_time(t_end)
-    y0 = np.asarray(theta0, dtype=np.float64)
-    res = solve_ivp(lambda _t, y: -grad(y), (0.0, float(t_end)), y0, method=method, t_eval=np.asarray(t_eval, float),
-                    rtol=rtol, atol=atol)
+    if isinstance(t_end, bool) or not (isinstance(t_end, (int, float)) and math.isfinite(t_end) and t_end > 0):
+        raise MarkovICLError(f"--time must be a finite number > 0, got {shown(t_end)}")
+    for name, tol in (("rtol", rtol), ("atol", atol)):
+        if isinstance(tol, bool) or not (isinstance(tol, (int, float)) and math.isfinite(tol) and tol > 0):
+            raise MarkovICLError(f"{name} must be a finite number > 0, got {shown(tol)}")
+    y0 = _float_vector(theta0, "theta0")
+    times = _float_vector(t_eval, "t_eval")
+    if (times < 0).any() or (times > t_end).any() or (np.diff(times) < 0).any():
+        raise MarkovICLError(f"t_eval must be increasing times in [0, t_end = {t_end:g}]")
+    if not callable(grad):
+        raise MarkovICLError(f"grad must be a function of theta, got {type(grad).__name__}")
+
+    def rhs(_t, y):
+        g = np.asarray(grad(y), dtype=np.float64)
+        if g.shape != y.shape or not np.isfinite(g).all():  # a NaN slope would stall the step-size control
+            raise Diverged(f"the gradient is not finite at t = {_t:.4g} (or has the wrong shape {g.shape})")
+        return -g
+
+    res = solve_ivp(rhs, (0.0, float(t_end)), y0, method=method, t_eval=times, rtol=rtol, atol=atol)
     if not res.success or not np.isfinite(res.y).all():
         raise Diverged(f"the gradient flow could not be integrated to t = {t_end:g}: {res.message}")
     return res.t, res.y.T
@@ -169,6 +184,17 @@ class IterateCrossing:
         self._prev = y
 
 
+def _float_vector(x, name: str) -> np.ndarray:
+    """``x`` as a finite 1-d float64 array (one clear line otherwise)."""
+    try:
+        a = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise MarkovICLError(f"{name} must be a vector of real numbers, got {shown(x)}") from None
+    if a.ndim != 1 or a.size == 0 or not np.isfinite(a).all():
+        raise MarkovICLError(f"{name} must be a non-empty vector of finite numbers, got {shown(x)}")
+    return a
+
+
 def descend(grad, theta0, lr: float, steps: int, optimizer: str = "gd", every: int = 1,
             betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
             on_step=None) -> tuple[np.ndarray, np.ndarray]:
@@ -180,7 +206,7 @@ def descend(grad, theta0, lr: float, steps: int, optimizer: str = "gd", every: i
     check_int("every", every)
     if optimizer not in ("gd", "adam"):
         raise MarkovICLError(f"optimizer must be gd or adam, got {optimizer!r}")
-    th = np.array(theta0, dtype=np.float64)
+    th = _float_vector(theta0, "theta0").copy()
     m = np.zeros_like(th)
     v = np.zeros_like(th)
     ts, out = [0.0], [th.copy()]

@@ -14,6 +14,7 @@ import sympy as sp
 import torch
 
 from markov_icl.errors import MarkovICLError, check_int
+from markov_icl.limits import check_prompt_entries
 from markov_icl.numeric.prompts import PromptBatch, make_generator
 from markov_icl.symbolic.gaussian import GaussianLaw
 
@@ -57,6 +58,7 @@ def sample_gaussian_prompts(law: GaussianLaw, d: int, n: int, batch: int, *, gen
     check_int("d", d, 1)
     check_int("n", n, 1)
     check_int("batch", batch, 1)
+    check_prompt_entries("batch", batch, n, d)
     if not isinstance(law, GaussianLaw):
         raise MarkovICLError(f"law must be a markov_icl.symbolic.gaussian.GaussianLaw, got {type(law).__name__}")
     law._check_d(d)

@@ -22,10 +22,13 @@ states being used as numbers. All inputs are ``Z0`` of shape ``(B, d+1, n+1)``.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
-from markov_icl.errors import MarkovICLError, check_int
+from markov_icl.errors import MarkovICLError, check_int, shown
+from markov_icl.limits import check_seed
 from markov_icl.numeric.prompts import gram
 from markov_icl.symbolic.model import lsa_layer, phi
 from markov_icl.symbolic.multilayer import structured_matrices, update_step
@@ -35,13 +38,15 @@ from markov_icl.symbolic.objective import check_d
 def _generator(seed: int | None) -> torch.Generator:
     g = torch.Generator()
     if seed is not None:
-        g.manual_seed(seed)
+        g.manual_seed(check_seed("seed", check_int("seed", seed, 0)))
     else:
         g.seed()
     return g
 
 
 def _randn(shape, scale: float, gen: torch.Generator, dtype: torch.dtype) -> nn.Parameter:
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not math.isfinite(scale) or scale < 0:
+        raise MarkovICLError(f"init_scale must be a finite number >= 0, got {shown(scale)}")
     return nn.Parameter(scale * torch.randn(*shape, generator=gen, dtype=dtype))
 
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from markov_icl.errors import MarkovICLError
-from markov_icl.limits import MAX_PROMPT_ENTRIES, prompts_per_chunk
+from markov_icl.errors import MarkovICLError, check_int
+from markov_icl.limits import MAX_PROMPT_ENTRIES, check_mc_entries, prompts_per_chunk
 from markov_icl.numeric.prompts import enlarged_features, make_generator, sample_prompts
 from markov_icl.symbolic.laws import ChainLaw
 
@@ -105,6 +105,9 @@ def estimate_objective(law: ChainLaw | None, d: int, n: int, samples: int, *, se
         >>> bool((est.beta.z_scores(exact).abs() < 5).all())      # within 5 standard errors
         True
     """
+    check_int("d", d)
+    check_int("n", n)
+    check_mc_entries("samples", check_int("samples", samples), n, d)
     gen = make_generator(generator, seed)
     dm = d * (d + 1) * (d + 2) // 2
     # bound the (chunk, dm, dm) outer products and the (chunk, n+1, d+1) prompts (markov_icl.limits)
@@ -132,6 +135,11 @@ def estimate_loss(model: nn.Module, law: ChainLaw, d: int, n: int, samples: int,
         >>> abs(float(est.mean) - exact) < 5 * float(est.stderr)
         True
     """
+    if not isinstance(model, nn.Module) or not any(True for _ in model.parameters()):
+        raise MarkovICLError(f"estimate_loss needs a torch model with parameters, got {type(model).__name__}")
+    check_int("d", d)
+    check_int("n", n)
+    check_mc_entries("samples", check_int("samples", samples), n, d)
     gen = make_generator(generator, seed)
     m = _Moments()
     dtype = next(model.parameters(), torch.zeros((), dtype=torch.float64)).dtype  # parameter-free models: float64

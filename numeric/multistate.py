@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from markov_icl.errors import MarkovICLError, check_int
+from markov_icl.limits import check_prompt_entries
 from markov_icl.numeric.prompts import PromptBatch, _assemble
 
 
@@ -53,6 +54,7 @@ def sample_multistate(S: int, d: int, n: int, batch: int, *, alpha: float = 1.0,
     check_int("d", d, 1)
     check_int("n", n, 1)
     check_int("batch", batch, 1)
+    check_prompt_entries("batch", batch, n, d)
     if not float(alpha) > 0:
         raise MarkovICLError(f"Dirichlet alpha must be > 0, got {alpha}")
     rng = _rng(generator, seed)

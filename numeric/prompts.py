@@ -26,6 +26,7 @@ import sympy as sp
 import torch
 
 from markov_icl.errors import MarkovICLError, check_int
+from markov_icl.limits import check_prompt_entries
 from markov_icl.symbolic.laws import ChainLaw
 
 
@@ -185,6 +186,7 @@ def sample_prompts(law: ChainLaw, d: int, n: int, batch: int, *, generator: torc
     check_int("d", d, 1)
     check_int("n", n, 1)
     check_int("batch", batch, 1)
+    check_prompt_entries("batch", batch, n, d)
     if not isinstance(law, ChainLaw):
         raise MarkovICLError(f"law must be a markov_icl.ChainLaw, got {type(law).__name__}")
     gen = make_generator(generator, seed, device)

@@ -131,6 +131,8 @@ def train(model: nn.Module, law: ChainLaw, d: int, n: int, *, steps: int, batch:
         >>> len(res.losses), res.losses[-1] < res.losses[0]
         (20, True)
     """
+    if not isinstance(model, nn.Module):
+        raise MarkovICLError(f"train needs a torch model (e.g. markov_icl.DenseLSA(d)), got {type(model).__name__}")
     check_int("steps", steps)
     check_int("batch", batch)
     if isinstance(lr, bool) or not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):

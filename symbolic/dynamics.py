@@ -89,6 +89,15 @@ class PopulationLoss:
     """
 
     def __init__(self, param, solution) -> None:
+        from markov_icl.symbolic.param import Parameterization
+        from markov_icl.symbolic.solve import Solution
+
+        if not isinstance(param, Parameterization):
+            raise MarkovICLError(f"PopulationLoss needs a Parameterization (e.g. preset('sparse', d)), got "
+                                 f"{type(param).__name__}")
+        if not isinstance(solution, Solution) or not solution.is_numeric:
+            raise MarkovICLError("PopulationLoss needs the objective at a numeric point (solve(d, p, n) with p and n "
+                                 f"given), got {type(solution).__name__}")
         if solution.d != param.d:
             raise MarkovICLError(f"the parameterization has d = {param.d} but the objective d = {solution.d}")
         self.param, self.solution = param, solution

@@ -78,6 +78,13 @@ def parse_value(text, name: str) -> sp.Expr:
     if isinstance(text, sp.Basic):
         if text.has(sp.Float):
             raise MarkovICLError(f"{name}: floats are not exact; give a rational such as 1/2, got {_shown(text)}")
+        if text.is_Rational:
+            return _check_digits(text, name)
+        free = text.free_symbols if isinstance(text, sp.Expr) else None
+        if not free or text.has(sp.I, sp.oo, -sp.oo, sp.zoo, sp.nan) or not text.is_rational_function(*free) or \
+                any(a.is_number and not a.is_Rational for a in text.atoms(sp.Number)):
+            raise MarkovICLError(f"{name}: expected an exact rational (or a rational function of symbols), got "
+                                 f"{_shown(text)}")
         return text
     if isinstance(text, numbers.Integral):
         return _check_digits(sp.Integer(int(text)), name)
@@ -169,6 +176,12 @@ class KernelLaw:
 
     kind: str = "uniform"
     params: tuple[sp.Expr, ...] = ()
+
+    def __post_init__(self) -> None:  # direct construction: the kind and its number of parameters
+        counts = {"uniform": 0, "beta": 4, "fixed": 2}
+        if self.kind not in counts or not isinstance(self.params, tuple) or len(self.params) != counts[self.kind]:
+            raise MarkovICLError(f"KernelLaw({_shown(self.kind)}, {_shown(self.params)}): kind uniform (no params), "
+                                 "beta (4) or fixed (2); build it with KernelLaw.uniform(), .beta(...) or .fixed(...)")
 
     @staticmethod
     def uniform() -> "KernelLaw":
@@ -275,6 +288,13 @@ class InitLaw:
     m_cc: sp.Expr | None = None
     m_ccq: sp.Expr | None = None
     pi: tuple[sp.Expr, sp.Expr] | None = field(default=None)
+
+    def __post_init__(self) -> None:  # direct construction: a known kind with the moments it needs
+        need = {"iid": (), "correlated": ("m_cq", "m_cc", "m_ccq"), "query_conditional": ("pi",)}
+        if self.kind not in need or any(getattr(self, k) is None for k in need[self.kind]):
+            raise MarkovICLError(f"InitLaw({_shown(self.kind)}, ...): kind iid, correlated (with m_cq, m_cc, m_ccq) "
+                                 "or query_conditional (with pi); build it with InitLaw.iid(p), .correlated(...), "
+                                 ".query_conditional(...) or .example_c5()")
 
     @staticmethod
     def iid(p=None) -> "InitLaw":
@@ -551,6 +571,14 @@ class DirichletKernel:
 
     S: int
     alpha: sp.Expr = ALPHA_SYMBOL
+
+    def __post_init__(self) -> None:
+        check_states(self.S)
+        if not isinstance(self.alpha, sp.Basic):
+            object.__setattr__(self, "alpha", parse_value(self.alpha, "alpha"))
+        a = self.alpha
+        if a.free_symbols == set() and not (a.is_Rational and a > 0):
+            raise MarkovICLError(f"the Dirichlet alpha must be an exact rational > 0 or a symbol, got {_shown(a)}")
 
     @staticmethod
     def parse(spec: str, S: int) -> "DirichletKernel":

@@ -62,6 +62,11 @@ def lsa_layer(Z, P, Q):
         >>> lsa_layer(Z, P, Q)[1, 1]                          # y x * x_q: the in-context prediction
         x*y
     """
+    Z, P, Q = (x if hasattr(x, "shape") else np.asarray(x, dtype=object) for x in (Z, P, Q))
+    D = Z.shape[-2] if len(Z.shape) >= 2 else 0
+    if len(Z.shape) < 2 or Z.shape[-1] < 2 or tuple(P.shape) != (D, D) or tuple(Q.shape) != (D, D):
+        raise MarkovICLError(f"lsa_layer: expected Z of shape (..., d+1, n+1) with n >= 1 and P, Q of shape "
+                             f"(d+1, d+1); got {tuple(Z.shape)}, {tuple(P.shape)}, {tuple(Q.shape)}")
     n = Z.shape[-1] - 1
     ZM = Z[..., :n]
     return Z + P @ (ZM @ _swap(ZM)) @ Q @ Z / n

@@ -74,6 +74,9 @@ class Index:
 
     d: int
 
+    def __post_init__(self) -> None:
+        check_int("d", self.d)
+
     @cached_property
     def pairs(self) -> list[tuple[int, int]]:
         n = self.d + 1
@@ -403,6 +406,12 @@ def f_tilde(X, H, beta, E_y2):
         >>> f_tilde(np.array([[1.0, 0.0], [0.0, 0.0]]), np.eye(2), np.array([0.5, 0.0]), 1.0)
         array([1., 1.])
     """
+    if isinstance(X, (list, tuple)):  # the public form: one clear line for a wrong length or a non-finite float
+        if len(X) != len(beta):
+            raise MarkovICLError(f"f_tilde: X has {len(X)} entries, beta {len(beta)}")
+        bad = next((x for x in X if isinstance(x, float) and not np.isfinite(x)), None)
+        if bad is not None:
+            raise MarkovICLError(f"f_tilde: an entry of X is {bad}; every entry must be finite")
     if hasattr(H, "to_Matrix"):  # a DomainMatrix
         if isinstance(X, (list, tuple)) and all(_exact_number(x) for x in X) and H.domain.is_QQ \
                 and all(sp.sympify(x).is_Rational for x in X):

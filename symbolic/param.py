@@ -97,17 +97,44 @@ class Parameterization:
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self):
+        from markov_icl.errors import check_int, shown
+
+        if not isinstance(self.name, str):
+            raise MarkovICLError(f"a parameterization's name must be a string, got {shown(self.name)}")
+        check_int("d", self.d)
         D = self.d + 1
+        for which in ("P", "Q"):  # lists, tuples and arrays are accepted as matrices
+            m = getattr(self, which)
+            if not isinstance(m, sp.ImmutableMatrix):
+                try:
+                    m = sp.ImmutableMatrix(m)
+                except (TypeError, ValueError, sp.SympifyError) as exc:
+                    raise MarkovICLError(f"parameterization {self.name!r}: {which} is not a matrix "
+                                         f"({shown(str(exc), 80, plain=True)})") from None
+                object.__setattr__(self, which, m)
         if self.P.shape != (D, D) or self.Q.shape != (D, D):
             raise MarkovICLError(f"parameterization {self.name!r}: P and Q must be {D} x {D}, got "
                                  f"{self.P.shape} and {self.Q.shape}")
-        if self.sign not in (1, -1):
-            raise MarkovICLError(f"parameterization {self.name!r}: the read-out sign must be +1 or -1, got {self.sign}")
+        if isinstance(self.sign, bool) or self.sign not in (1, -1):
+            raise MarkovICLError(f"parameterization {self.name!r}: the read-out sign must be +1 or -1, got "
+                                 f"{shown(self.sign)}")
+        if isinstance(self.params, (str, sp.Basic)) or not hasattr(self.params, "__iter__"):
+            raise MarkovICLError(f"parameterization {self.name!r}: params must be a tuple of SymPy symbols, got "
+                                 f"{shown(self.params)}")
+        object.__setattr__(self, "params", tuple(self.params))
+        if not all(isinstance(s, sp.Symbol) for s in self.params) or len(set(self.params)) != len(self.params):
+            raise MarkovICLError(f"parameterization {self.name!r}: params must be distinct SymPy symbols, got "
+                                 f"{shown(self.params)}")
         free = set().union(*(e.free_symbols for e in (*self.P, *self.Q)))
         extra = free - set(self.params)
         if extra:
             raise MarkovICLError(f"parameterization {self.name!r}: entries use {sorted(map(str, extra))}, which are "
                                  "not among its params")
+        for e in (*self.P, *self.Q):  # X = phi(b, A) must be a polynomial in theta with rational coefficients
+            if not _is_rational_polynomial(e, self.params):
+                raise MarkovICLError(f"parameterization {self.name!r}: the entry {shown(e, 60, plain=True)} is not a "
+                                     "polynomial in the params with rational coefficients (no floats, oo, I, sqrt, "
+                                     "functions)")
 
     @property
     def b(self) -> list:
@@ -155,6 +182,20 @@ class Parameterization:
                 "P": [[str(x) for x in self.P.row(i)] for i in range(self.d + 1)],
                 "Q": [[str(x) for x in self.Q.row(i)] for i in range(self.d + 1)],
                 "linear": self.is_linear, "description": self.description}
+
+
+def _is_rational_polynomial(e, params: tuple) -> bool:
+    """True when ``e`` is a polynomial in ``params`` whose coefficients are exact rationals."""
+    e = sp.sympify(e)
+    if e.is_Rational:
+        return True
+    if e.has(sp.Float, sp.I, sp.oo, -sp.oo, sp.zoo, sp.nan):
+        return False
+    try:
+        sp.Poly(e, *params, domain="QQ")
+        return bool(params)
+    except (sp.PolynomialError, sp.polys.polyerrors.CoercionFailed, sp.polys.polyerrors.GeneratorsNeeded):
+        return False
 
 
 def _exact_list(values, k: int, what: str) -> list:
@@ -320,6 +361,11 @@ def least_squares(M: sp.Matrix, X0: sp.Matrix, H, beta, E_y2) -> tuple[tuple, li
     Raises:
         MarkovICLError: when ``M^T H M`` is singular (tied or redundant parameters).
     """
+    from sympy.matrices.exceptions import NonInvertibleMatrixError
+    from sympy.polys.matrices import DomainMatrix
+    from sympy.polys.matrices.exceptions import DMNonInvertibleMatrixError
+    from sympy.polys.polyerrors import CoercionFailed
+
     from markov_icl.symbolic.objective import f_tilde
 
     Hm = H.to_Matrix() if hasattr(H, "to_Matrix") else sp.Matrix(H)
@@ -331,7 +377,6 @@ def least_squares(M: sp.Matrix, X0: sp.Matrix, H, beta, E_y2) -> tuple[tuple, li
         theta = ()
     elif numeric:
         from sympy.polys.domains import QQ
-        from sympy.polys.matrices import DomainMatrix
 
         from markov_icl.symbolic.solve import exact_solve
 
@@ -340,10 +385,23 @@ def least_squares(M: sp.Matrix, X0: sp.Matrix, H, beta, E_y2) -> tuple[tuple, li
         except MarkovICLError:
             raise MarkovICLError("M^T H M is singular: the parameterization has redundant or tied directions "
                                  "that H does not separate") from None
-    else:
-        if sp.simplify(K.det()) == 0:
-            raise MarkovICLError("M^T H M is singular: the parameterization has redundant directions")
-        theta = tuple(sp.factor(v) for v in K.LUsolve(rhs))
+    else:  # over the fraction field of the free symbols (python-flint where it applies): seconds, not minutes
+        syms = sorted(set().union(*(e.free_symbols for e in (*K, *rhs, sp.sympify(E_y2)))), key=str)
+        field = sp.QQ.frac_field(*syms)
+        try:
+            Kd, rd = (DomainMatrix.from_Matrix(m).convert_to(field) for m in (K, rhs))
+            sol = Kd.lu_solve(rd)
+        except (ZeroDivisionError, NonInvertibleMatrixError, DMNonInvertibleMatrixError):
+            raise MarkovICLError("M^T H M is singular: the parameterization has redundant directions") from None
+        except (CoercionFailed, sp.PolynomialError) as exc:
+            raise MarkovICLError(f"the objective is not a rational function of its symbols ({exc})") from None
+        th = sol.to_list_flat()
+        # f at the optimum: f~(X0) - rhs^T theta* (the quadratic in theta at its minimiser)
+        f0 = field.from_sympy(sp.expand(f_tilde(list(X0), Hm, list(b), E_y2)))
+        fd = f0 - sum((r * t for r, t in zip(rd.to_list_flat(), th)), field.zero)
+        theta = tuple(sp.factor(field.to_sympy(v)) for v in th)
+        X = list(M * sp.Matrix(theta) + X0) if theta else list(X0)
+        return theta, X, sp.factor(field.to_sympy(fd))
     X = list(M * sp.Matrix(theta) + X0) if theta else list(X0)
     f = f_tilde(X, Hm, list(b), E_y2)
     return theta, X, f if numeric else sp.factor(f)
@@ -429,8 +487,21 @@ def optimum(d: int | None = None, p: Parameter = None, n: Parameter = None, *, p
 def _optimum(param: Parameterization, source, n=None, with_f_star: bool | None = None, starts: int | None = None,
              seed: int = 0, progress=None) -> ParamOptimum:
     """:func:`optimum` of ``param`` for a Solution or a data law ``source`` (``n`` with a law)."""
+    from markov_icl.errors import check_int
+    from markov_icl.symbolic.solve import Solution
     from markov_icl.symbolic.varpro import OneLayerLoss, best_one_layer, minimize_over_b
 
+    if not isinstance(param, (str, Parameterization)):
+        raise MarkovICLError(f"param must be a preset name ({', '.join(PRESETS)}) or a Parameterization, got "
+                             f"{type(param).__name__}")
+    if not isinstance(source, Solution) and not callable(getattr(source, "objective", None)):
+        raise MarkovICLError(f"source must be a Solution (solve(d, p, n)) or a data law with objective(d, n), got "
+                             f"{type(source).__name__}")
+    if starts is not None:
+        check_int("starts", starts)
+    check_int("seed", seed, 0)
+    if with_f_star is not None and not isinstance(with_f_star, bool):
+        raise MarkovICLError(f"with_f_star must be True, False or None, got {with_f_star!r}")
     if hasattr(source, "objective") and not hasattr(source, "X_star"):  # a data law
         if n is None:
             raise MarkovICLError("with a data law, give n (the number of context points)")

@@ -136,7 +136,10 @@ def realize(X: Vector, d: int, tol: float = 1e-9) -> Realization:
         >>> realize([1, 0, 1], 1).realizable    # D = 0 - 4 < 0: definite, not realisable
         False
     """
+    from markov_icl.errors import check_real_vector
+
     check_d(d)
+    X = check_real_vector("X", X)
     if all(_is_exact(x) for x in X):
         return _realize_exact([sp.Rational(x) for x in X], d)
     return _realize_float([float(x) for x in X], d, tol)

@@ -301,6 +301,11 @@ class Solution:
             >>> s.f_tilde(s.X_star) == s.f_tilde_star, s.f_tilde([0, 0, 0])
             (True, 1/2)
         """
+        from markov_icl.errors import check_real_vector
+
+        symbolic_X = isinstance(X, (list, tuple)) and any(isinstance(x, sp.Basic) and x.free_symbols for x in X)
+        if self.is_numeric and not symbolic_X:  # numbers: dm of them, finite
+            X = check_real_vector("X", X, len(self.beta))
         exact_X = isinstance(X, (list, tuple)) and all(isinstance(x, (int, sp.Basic)) or hasattr(x, "denominator")
                                                        for x in X)
         if exact_X or not self.is_numeric:

@@ -325,6 +325,9 @@ def best_one_layer(solution: Solution, starts: int | None = None, seed: int = 0,
     """
     if not getattr(solution, "is_numeric", False):
         raise MarkovICLError("best_one_layer needs a solution at numeric parameters (give p and n)")
+    if starts is not None:
+        check_at_most("starts", check_int("starts", starts), MAX_STARTS, "each start is a BFGS run")
+    check_int("seed", seed, 0)
     if solution.d == 1:
         return f_star_d1_exact(solution.H_domain, solution.beta, solution.E_y2)
     return minimize_over_b(OneLayerLoss.of(solution), starts=starts, seed=seed, progress=progress)
@@ -351,10 +354,11 @@ def psi(X: Vector, d: int, starts: int | None = None, seed: int = 0, progress: A
         >>> round(psi([1, 0, 1], 1).distance, 9)    # not realisable; the nearest realisable X, e.g. (1, 0, 0)
         1.0
     """
+    from markov_icl.errors import check_real_vector
+
     idx = Index(check_d(d))
+    X = check_real_vector("X", X, idx.dm)
     x = np.asarray([float(v) for v in X])
-    if x.shape != (idx.dm,):
-        raise MarkovICLError(f"X must have {idx.dm} entries")
     dist_loss = OneLayerLoss(d, np.eye(idx.dm), x, float(x @ x))
     if d == 1:
         exact_X = [sp.Rational(v) for v in X] if all(isinstance(v, (int, sp.Rational)) for v in X) else None

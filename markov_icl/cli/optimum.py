@@ -86,8 +86,8 @@ def register(sub, argv=()) -> None:
 
 def run(args) -> int:
     from markov_icl.errors import MarkovICLError
-    from markov_icl.limits import REALIZE_SECONDS, announce
-    from markov_icl.symbolic.param import optimum, preset
+    from markov_icl.limits import REALIZE_SECONDS, announce, check_optimum_symbolic_d
+    from markov_icl.symbolic.param import LINEAR_PRESETS, optimum, preset
     from markov_icl.symbolic.solve import solve
 
     if args.gaussian is not None:
@@ -105,6 +105,12 @@ def run(args) -> int:
         with report:
             res = _run_gaussian(args, optimum, preset)
     else:
+        symbolic = (args.p is None) + (args.n is None)
+        if symbolic:  # before any work: the limits of the symbolic least squares
+            if args.param not in LINEAR_PRESETS:
+                raise MarkovICLError(f"--param {args.param} is bilinear: its best loss f* needs numeric p and n (give "
+                                     "--p and --n; symbolic optima: " + ", ".join(LINEAR_PRESETS) + ")")
+            check_optimum_symbolic_d(args.d, symbolic, args.max_d)
         sol = solve(args.d, args.p, args.n, kernel=args.kernel, init=args.init)
         if sol.is_numeric:
             sol.check_minimiser()

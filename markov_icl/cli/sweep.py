@@ -4,7 +4,9 @@
 ``--workers K`` (default 2) local workers; ``--ray`` runs them on a local Ray instance (started
 and stopped here), ``--address ADDR`` on an existing Ray cluster (``auto`` after ``ray start``);
 without either, a local process pool. ``--status DIR`` prints a sweep folder's state and runs
-nothing. Re-running the same command resumes where the last run stopped.
+nothing (also while a sweep runs there). Re-running the same command resumes where the last run
+stopped; a second sweep on a folder in use is refused. Everything the sweep file says is checked
+against the kind's command before any cell runs.
 """
 
 from __future__ import annotations
@@ -52,6 +54,10 @@ def run(args) -> int:
     cpus = os.cpu_count() or 1
     if not 1 <= args.workers <= max(cpus, 64):
         raise MarkovICLError(f"--workers must be between 1 and {max(cpus, 64)}, got {args.workers}")
+    if not 0 <= args.retries <= 100:
+        raise MarkovICLError(f"--retries must be between 0 and 100, got {args.retries}")
+    if args.address is not None and args.ray:
+        raise MarkovICLError("give --ray (a local Ray instance) or --address ADDR (a running cluster), not both")
     path = Path(args.spec)
     if not path.is_file():
         raise MarkovICLError(f"sweep file {args.spec}: not a readable file")

@@ -163,6 +163,11 @@ def test_killed_worker_is_retried_and_each_cell_is_computed_once(tmp_path, seria
     _check_complete(out, serial)
     assert len(_rows(out)) == 6
     assert int(killed[0]) not in {int(r["pid"]) for r in _rows(out)}  # the killed worker finished nothing
+    lost = sweep.cell_id(json.loads((pids / str(killed[0])).read_text()))  # the cell it was running
+    assert {r["cell"]: r["attempt"] for r in _rows(out)}[lost] == "2"  # the attempt that finished is recorded
+    # started twice: that cell alone on Ray; in the pool also the cell beside it (a broken pool stops every worker)
+    again = [r["attempt"] for r in _rows(out) if r["attempt"] != "1"]
+    assert set(again) == {"2"} and len(again) <= (1 if backend == "ray" else 2)
 
 
 @pytest.mark.slow
@@ -192,7 +197,9 @@ def test_shipped_examples_parse():
     assert atlas.kind == "realize" and len(sweep.cells(atlas)) == 4 * 9 * 9
     fig5 = sweep.parse_spec((root / "fig5_paper.toml").read_text())
     assert fig5.figure == "fig5" and len(sweep.cells(fig5)) == 10
-    assert sweep.argv(fig5, sweep.cells(fig5)[0].options, Path("o"))[:4] == ["experiment", "fig5", "--ds", "1"]
+    assert sweep.argv(fig5, sweep.cells(fig5)[0].options, Path("o"))[:3] == ["experiment", "fig5", "--ds=1"]
+    for spec in (atlas, fig5):  # what they say is what their commands take
+        sweep.check_spec(spec)
 
 
 def test_realize_sweep_writes_the_atlas(tmp_path, capsys):

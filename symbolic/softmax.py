@@ -256,6 +256,17 @@ class SoftmaxLoss:
         self.match_exact = np.arange(nx)[None, :] == self.qidx[:, None]  # (V, S^d): x_i == x_q
         self.match_last = xd[None, :] == xd[self.qidx][:, None]  # same last input state
 
+    @property
+    def A0_exact(self) -> list:
+        """The exact weights ``A_0(x_q, N)`` (python-flint ``fmpq``), one per pair, in the order of ``qidx``; they sum
+        to 1 (``A_0`` is the probability of the pair)."""
+        return self._A0_exact
+
+    @property
+    def A1_exact(self) -> list:
+        """The exact weights ``A_1(x_q, N) = E[1{pair} y_q]`` (python-flint ``fmpq``), in the order of ``qidx``."""
+        return self._A1_exact
+
     # ------------------------------------------------------------------ float64 evaluation
     def _Q(self, Q) -> np.ndarray:
         Q = np.asarray(Q, dtype=np.float64)

@@ -31,6 +31,7 @@ COMMANDS = {
     "sweep": "markov_icl.cli.sweep",
     "bayes": "markov_icl.cli.bayes",
     "softmax": "markov_icl.cli.softmax",
+    "ngd": "markov_icl.cli.ngd",
 }
 
 #: one line per subcommand for the top-level help (no module is imported to print it)
@@ -46,6 +47,7 @@ SUMMARIES = {
     "sweep": "run a grid of commands on Ray or local processes, resumable",
     "bayes": "the exact Bayes floor: risk and accuracy of the Bayes-optimal in-context predictor",
     "softmax": "exact one-layer softmax attention: loss at Q = 0, best loss, gradient flow",
+    "ngd": "a softmax transformer whose layer l is the l-th normalized-GD step on the context",
 }
 
 DESCRIPTION = ("Symbolic derivation engine for in-context learning of linear self-attention on Markov-chain prompts. "

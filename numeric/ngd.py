@@ -5,12 +5,12 @@
   NumPy, from the loss and its gradient (no softmax), vectorised over a batch of contexts;
 * :class:`NGDTransformer`: the softmax transformer of :class:`~markov_icl.symbolic.ngd.NGDConstruction`
   (its exact weights rounded once to float64), a generic attention forward pass over tokens;
-* :func:`depth_table`: accuracy and losses of the construction at depths ``0..L`` as sums over the
+* :func:`ngd_depth_table`: accuracy and losses of the construction at depths ``0..L`` as sums over the
   (query input, context type counts) pairs of :class:`~markov_icl.symbolic.softmax.SoftmaxLoss` with
   its exact rational weights (accuracy exact given the float64 signs), beside scikit-learn's logistic
   regression on the same pairs, the Bayes floor, the exact fraction of separable contexts and the
   convergence towards the max-margin direction;
-* :func:`depth_table_mc`: the same quantities by Monte Carlo, with standard errors, beyond exact sizes;
+* :func:`ngd_depth_table_mc`: the same quantities by Monte Carlo, with standard errors, beyond exact sizes;
 * :func:`train_looped`: one free softmax layer trained to reproduce one NGD step, then looped.
 
 Examples:
@@ -45,6 +45,10 @@ def ngd_iterates(U, eta, layers: int, counts=None, w0=None) -> np.ndarray:
 
     The loss is evaluated as ``L(w) = e^(-mu) sum_i c_i e^(-(m_i - mu)) / sum_i c_i`` and its gradient with the
     same factor ``e^(-mu)`` (``mu`` the least margin of a present row), which cancels in the ratio.
+
+    Examples:
+        >>> ngd_iterates([[1.0, 0.0], [0.0, 1.0]], 0.5, 1).tolist()     # one step from 0: eta * mean(u)
+        [[0.0, 0.0], [0.25, 0.25]]
     """
     layers = check_int("layers", layers, 0)
     U = np.asarray(U, dtype=np.float64)
@@ -195,7 +199,7 @@ def max_margin_direction(U) -> tuple[np.ndarray, float]:
 # ------------------------------------------------------------------------------------------------ exact sums
 @dataclass
 class NGDDepthTable:
-    """Accuracy and losses of the NGD transformer at depths ``0..L`` (:func:`depth_table`, :func:`depth_table_mc`).
+    """Accuracy and losses of the NGD transformer at depths ``0..L`` (:func:`ngd_depth_table`, :func:`ngd_depth_table_mc`).
 
     Attributes:
         rows: one dict per depth ``l``: ``accuracy`` (and ``accuracy_exact``, a rational string, for exact sums),
@@ -270,7 +274,7 @@ def _logistic_fits(types_x: np.ndarray, types_y: np.ndarray, counts: np.ndarray,
     return out
 
 
-def depth_table(d: int, p="1/2", n: int = 10, layers: int = 10, eta="1/2", bias: bool = True, kernel: str = "uniform",
+def ngd_depth_table(d: int, p="1/2", n: int = 10, layers: int = 10, eta="1/2", bias: bool = True, kernel: str = "uniform",
                 init: str = "iid", logistic: bool = True, bayes: bool = True, logistic_samples: int = 4000,
                 seed: int = 0, progress=None) -> NGDDepthTable:
     """Exact expected accuracy and losses of the NGD transformer at depths ``0..L`` on binary Markov prompts.
@@ -284,7 +288,7 @@ def depth_table(d: int, p="1/2", n: int = 10, layers: int = 10, eta="1/2", bias:
     :func:`~markov_icl.symbolic.ngd.separable`). Losses are float64 sums with the exact weights rounded once.
 
     Examples:
-        >>> t = depth_table(1, "1/2", 3, layers=2, logistic=False)
+        >>> t = ngd_depth_table(1, "1/2", 3, layers=2, logistic=False)
         >>> [r["accuracy_exact"] for r in t.rows], t.reference["bayes_accuracy_exact"]   # d = 1: one step is Bayes
         (['1/2', '13/20', '13/20'], '13/20')
     """
@@ -360,7 +364,7 @@ def depth_table(d: int, p="1/2", n: int = 10, layers: int = 10, eta="1/2", bias:
         ref.update(bayes_accuracy_exact=str(br.bayes_accuracy), bayes_accuracy=br.bayes_accuracy_float,
                    bayes_risk_exact=str(br.bayes_risk), bayes_risk=br.bayes_risk_float)
     if logistic and len(uniq) > MAX_LOGISTIC_FITS:
-        mc = depth_table_mc(d, p, n, 1, eta=c.eta[0], bias=bias, samples=logistic_samples, seed=seed, kernel=kernel,
+        mc = ngd_depth_table_mc(d, p, n, 1, eta=c.eta[0], bias=bias, samples=logistic_samples, seed=seed, kernel=kernel,
                             init=init, progress=progress)
         ref.update(logistic_method=f"monte carlo ({logistic_samples} prompts, seed {seed}): {len(uniq)} distinct "
                                    f"contexts exceed {MAX_LOGISTIC_FITS} exact fits",
@@ -381,17 +385,17 @@ def depth_table(d: int, p="1/2", n: int = 10, layers: int = 10, eta="1/2", bias:
     return NGDDepthTable(d, str(L.p), n, [str(e) for e in c.eta], bias, rows, ref, "exact weights", L.size, ties)
 
 
-def depth_table_mc(d: int, p="1/2", n: int = 10, layers: int = 10, eta="1/2", bias: bool = True, samples: int = 20_000,
+def ngd_depth_table_mc(d: int, p="1/2", n: int = 10, layers: int = 10, eta="1/2", bias: bool = True, samples: int = 20_000,
                    seed: int = 0, kernel: str = "uniform", init: str = "iid", logistic: bool = True,
                    chunk: int = 5000, progress=None) -> NGDDepthTable:
-    """The quantities of :func:`depth_table` by Monte Carlo on ``samples`` seeded prompts, with standard errors.
+    """The quantities of :func:`ngd_depth_table` by Monte Carlo on ``samples`` seeded prompts, with standard errors.
 
     The construction runs as :class:`NGDTransformer` (float64); logistic regression is the classical learner of
     Fig. 6 fitted per prompt (:func:`~markov_icl.numeric.classical.classical_predictions`); the Bayes rule is
     :class:`~markov_icl.numeric.bayes.BayesPredictor` on the same prompts; separability is exact per prompt.
 
     Examples:
-        >>> t = depth_table_mc(1, "1/2", 3, layers=1, samples=400, logistic=False)
+        >>> t = ngd_depth_table_mc(1, "1/2", 3, layers=1, samples=400, logistic=False)
         >>> abs(t.rows[1]["accuracy"] - 0.65) < 4 * t.rows[1]["accuracy_se"]
         True
     """
@@ -601,5 +605,5 @@ def train_looped(d: int = 1, n: int = 10, eta="1/2", layers: int = 10, p="1/2", 
     return LoopedResult(losses, one, errs, float(werr), float(other), acc_loop, acc_ref, WK, WO)
 
 
-__all__ = ["ngd_iterates", "prompt_features", "NGDTransformer", "NGDDepthTable", "depth_table", "depth_table_mc",
+__all__ = ["ngd_iterates", "prompt_features", "NGDTransformer", "NGDDepthTable", "ngd_depth_table", "ngd_depth_table_mc",
            "max_margin_direction", "train_looped", "LoopedResult", "TIE"]

@@ -154,16 +154,16 @@ def run(args) -> int:
         raise MarkovICLError("--eta must be a number")
     pairs = type_vector_count(args.d, args.n)
     exact = args.samples is None and pairs <= MAX_EXACT_PAIRS
-    from markov_icl.numeric.ngd import depth_table, depth_table_mc, train_looped
+    from markov_icl.numeric.ngd import ngd_depth_table, ngd_depth_table_mc, train_looped
 
     idn = (min(args.d, 3), min(args.n, 3))
     diff = one_layer_identity(*idn, bias=c.bias)
     errs = verify_layers(c, args.n, p, seed=args.seed, kernel=args.kernel, init=args.init)
     if exact:
-        table = depth_table(args.d, p, args.n, args.layers, c.eta, c.bias, args.kernel, args.init,
+        table = ngd_depth_table(args.d, p, args.n, args.layers, c.eta, c.bias, args.kernel, args.init,
                             logistic=not args.no_logistic, seed=args.seed, progress=progress_bar)
     else:
-        table = depth_table_mc(args.d, p, args.n, args.layers, c.eta, c.bias, samples=args.samples or 20_000,
+        table = ngd_depth_table_mc(args.d, p, args.n, args.layers, c.eta, c.bias, samples=args.samples or 20_000,
                                seed=args.seed, kernel=args.kernel, init=args.init, logistic=not args.no_logistic,
                                progress=progress_bar)
     res = {"d": args.d, "n": args.n, "p": str(p), "kernel": args.kernel, "init": args.init,

@@ -14,14 +14,14 @@ import torch
 from markov_icl.numeric.ngd import (
     NGDTransformer,
     _logistic_fits,
-    depth_table,
-    depth_table_mc,
+    ngd_depth_table,
+    ngd_depth_table_mc,
     ngd_iterates,
     prompt_features,
     train_looped,
 )
 from markov_icl.numeric.prompts import sample_prompts
-from markov_icl.oracles.ngd import enumerate_ngd
+from markov_icl.oracles.bayes import enumerate_ngd
 from markov_icl.symbolic.laws import ChainLaw
 from markov_icl.symbolic.ngd import NGDConstruction
 
@@ -74,7 +74,7 @@ def test_plain_ngd_separable_context_grows_along_the_max_margin_direction():
 @pytest.mark.parametrize("d,n,p,layers,eta", [(1, 2, "1/2", 3, 1.0), (1, 3, "1/3", 2, 0.5), (2, 2, "1/2", 3, 0.5)])
 def test_exact_depth_table_matches_enumeration_of_every_prompt(d, n, p, layers, eta):
     acc, sq, sep = enumerate_ngd(d, n, sp.Rational(p), layers, eta)
-    t = depth_table(d, p, n, layers, eta=sp.nsimplify(eta), logistic=False, bayes=False)
+    t = ngd_depth_table(d, p, n, layers, eta=sp.nsimplify(eta), logistic=False, bayes=False)
     assert [sp.Rational(r["accuracy_exact"]) for r in t.rows] == acc
     assert max(abs(r["squared_loss"] - s) for r, s in zip(t.rows, sq)) < 1e-12
     assert sp.Rational(t.reference["separable_fraction_exact"]) == sep
@@ -82,14 +82,14 @@ def test_exact_depth_table_matches_enumeration_of_every_prompt(d, n, p, layers, 
 
 
 def test_at_d1_one_step_and_every_later_one_is_the_bayes_decision():
-    t = depth_table(1, "1/2", 6, 5, logistic=False)
+    t = ngd_depth_table(1, "1/2", 6, 5, logistic=False)
     assert t.rows[0]["accuracy_exact"] == "1/2"
     assert {r["accuracy_exact"] for r in t.rows[1:]} == {t.reference["bayes_accuracy_exact"]}
 
 
 def test_monte_carlo_table_agrees_with_the_exact_sums():
-    ex = depth_table(2, "1/2", 3, 3, logistic=False)
-    mc = depth_table_mc(2, "1/2", 3, 3, samples=6000, seed=1, logistic=False)
+    ex = ngd_depth_table(2, "1/2", 3, 3, logistic=False)
+    mc = ngd_depth_table_mc(2, "1/2", 3, 3, samples=6000, seed=1, logistic=False)
     for a, b in zip(ex.rows, mc.rows):
         assert abs(a["accuracy"] - b["accuracy"]) < 4 * b["accuracy_se"] + 1e-12
         assert abs(a["squared_loss"] - b["squared_loss"]) < 4 * b["squared_loss_se"] + 1e-12

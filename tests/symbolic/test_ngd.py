@@ -12,7 +12,7 @@ import pytest
 import sympy as sp
 
 from markov_icl.errors import MarkovICLError
-from markov_icl.oracles.ngd import grid_separable
+from markov_icl.oracles.bayes import grid_separable
 from markov_icl.symbolic import ngd
 from markov_icl.symbolic.ngd import NGDConstruction, chain_types, one_layer_identity, separable
 

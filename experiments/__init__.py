@@ -15,6 +15,7 @@ EXPERIMENTS = {
     "fig6": "markov_icl.experiments.fig6",
     "fig7": "markov_icl.experiments.fig7",
     "learners": "markov_icl.experiments.learners",
+    "emergence": "markov_icl.experiments.emergence",
 }
 
 __all__ = ["EXPERIMENTS"]

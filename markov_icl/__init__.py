@@ -100,6 +100,10 @@ _EXPORTS = {
     "ModeSolution": "markov_icl.symbolic.modes",
     "mode_assumption_effects": "markov_icl.numeric.modes",
     "markov_mode_analogue": "markov_icl.numeric.modes",
+    # macroscopic measures of weight matrices (theory §17)
+    "effective_rank": "markov_icl.numeric.measures",
+    "marginal_effective_rank": "markov_icl.numeric.measures",
+    "subspace_distance": "markov_icl.numeric.measures",
     # derivation documents
     "derive": "markov_icl.derivations.report",
     "build_derivation": "markov_icl.derivations.report",

@@ -503,7 +503,8 @@ class LoopedResult:
             tokens (W slot); ``iterate_error``: per depth ``l = 1..L``, the largest |looped W slot - w_l| on held-out
             prompts; ``weight_error``: the largest difference of the trained ``W_KQ`` (U x W block) and ``W_OV``
             (W x U block) from the construction's; ``other_blocks``: the largest entry of the trained matrices
-            outside those blocks and outside the rows of the constant key entries (which softmax ignores);
+            outside those blocks, outside the row of the constant key entry (softmax ignores it) and outside the
+            columns of the query's U slot (always 0, so never trained);
             ``accuracy``: per depth, the looped model's and the construction's accuracy on the held-out prompts.
     """
 
@@ -597,6 +598,7 @@ def train_looped(d: int = 1, n: int = 10, eta="1/2", layers: int = 10, p="1/2", 
         werr = max(np.abs(WK[U_, W_] - CK[U_, W_]).max(), np.abs(WO[W_, U_] - CO[W_, U_]).max())
         mask_k = np.ones_like(WK, bool)
         mask_k[U_, W_] = False
+        mask_k[:, U_] = False  # the query's U slot is always 0: these columns never act (they keep their init)
         if bias:  # the constant entry of psi(x_i) in the key's X slot: its row only shifts scores by a query term
             mask_k[c.slot("X").stop - 1, :] = False
         mask_o = np.ones_like(WO, bool)

@@ -4,21 +4,14 @@
 from __future__ import annotations
 
 import json
-import sys
 
-from markov_icl.errors import MarkovICLError, check_int, check_positive_float, int_option
+from markov_icl.cli.bayes import progress_bar  # the shared terminal-only progress bar
+from markov_icl.errors import MarkovICLError, check_int, int_option
 
 #: the most pairs of an exact depth table (beyond it: Monte Carlo); about 3e-5 s per pair and layer
 MAX_EXACT_PAIRS = 200_000
 #: the most layers the command evaluates
 MAX_COMMAND_LAYERS = 1000
-
-
-def progress_bar(iterable, desc):
-    """A progress bar on a terminal only."""
-    from tqdm.auto import tqdm
-
-    return tqdm(iterable, desc=desc, leave=False, disable=not sys.stderr.isatty())
 
 
 def verify_layers(construction, n: int, p, prompts: int = 256, seed: int = 0, kernel: str = "uniform",
@@ -148,7 +141,7 @@ def run(args) -> int:
 
         check_mc_entries("--samples", args.samples, args.n, args.d)
     p = parse_probability(args.p)
-    check_positive_float("--looped-steps", args.looped_steps)
+    check_int("--looped-steps", args.looped_steps, 1)
     c = NGDConstruction(args.d, args.layers, args.eta, bias=not args.no_bias)
     if any(not e.is_number for e in c.eta):
         raise MarkovICLError("--eta must be a number")

@@ -84,6 +84,22 @@ def prompt_features(Z0, bias: bool = True):
     return U, X[:, :, -1]
 
 
+#: the most attention weights ``(n + 1) n`` of one prompt in the torch model (float64: 160 MB)
+MAX_ATTENTION_ENTRIES = 2 * 10**7
+
+
+def batch_chunk(n: int, layers: int, width: int, budget: int = 2 * 10**7) -> int:
+    """Prompts per forward pass so that the attention weights ``(n + 1) n`` and every layer's tokens
+    ``(L + 1)(n + 1) 3k`` of one pass stay within ``budget`` floats.
+
+    Examples:
+        >>> batch_chunk(10, 3, 6), batch_chunk(3000, 3, 6)
+        (53475, 2)
+    """
+    per = (n + 1) * n + (layers + 1) * (n + 1) * width
+    return max(1, int(budget // per))
+
+
 def _torch_module():
     import torch
     from torch import nn
@@ -131,6 +147,10 @@ def _torch_module():
 
         def forward(self, Z0):
             """The tokens after each layer: ``(B, L + 1, n + 1, 3k)`` (index 0: the embedding)."""
+            B, _, T = Z0.shape
+            if T * (T - 1) > MAX_ATTENTION_ENTRIES:
+                raise MarkovICLError(f"one prompt's attention holds (n+1) n = {T * (T - 1):.2g} weights; at most "
+                                     f"{MAX_ATTENTION_ENTRIES:.0e}: lower n")
             H = self.tokens(Z0)
             out = [H]
             for l in range(1, self.construction.layers + 1):
@@ -408,6 +428,7 @@ def ngd_depth_table_mc(d: int, p="1/2", n: int = 10, layers: int = 10, eta="1/2"
     samples = check_int("samples", samples, 2)
     c = NGDConstruction(d, layers, eta, bias)
     model = NGDTransformer(c)
+    chunk = min(chunk, batch_chunk(n, layers, c.width))
     law = _law(p, kernel, init)
     g = torch.Generator().manual_seed(seed)
     acc, sq, ll, cl, cosm, rat, sepv, bacc, bsq, lacc, lsq = ([] for _ in range(11))
@@ -607,5 +628,6 @@ def train_looped(d: int = 1, n: int = 10, eta="1/2", layers: int = 10, p="1/2", 
     return LoopedResult(losses, one, errs, float(werr), float(other), acc_loop, acc_ref, WK, WO)
 
 
-__all__ = ["ngd_iterates", "prompt_features", "NGDTransformer", "NGDDepthTable", "ngd_depth_table", "ngd_depth_table_mc",
-           "max_margin_direction", "train_looped", "LoopedResult", "TIE"]
+__all__ = ["ngd_iterates", "prompt_features", "NGDTransformer", "batch_chunk", "MAX_ATTENTION_ENTRIES",
+           "NGDDepthTable", "ngd_depth_table", "ngd_depth_table_mc", "max_margin_direction", "train_looped", "LoopedResult",
+           "TIE"]

@@ -10,6 +10,8 @@ from markov_icl.errors import MarkovICLError, check_int, int_option
 
 #: the most pairs of an exact depth table (beyond it: Monte Carlo); about 3e-5 s per pair and layer
 MAX_EXACT_PAIRS = 200_000
+#: the most entries of the exact sums' arrays (pairs x (L + 1) x chain types; 8 bytes each)
+MAX_EXACT_ENTRIES = 5 * 10**7
 #: the most layers the command evaluates
 MAX_COMMAND_LAYERS = 1000
 
@@ -21,12 +23,14 @@ def verify_layers(construction, n: int, p, prompts: int = 256, seed: int = 0, ke
     import numpy as np
     import torch
 
-    from markov_icl.numeric.ngd import NGDTransformer, _law, ngd_iterates, prompt_features
+    from markov_icl.numeric.ngd import NGDTransformer, _law, batch_chunk, ngd_iterates, prompt_features
     from markov_icl.numeric.prompts import sample_prompts
 
     pb = sample_prompts(_law(p, kernel, init), construction.d, n, prompts, seed=seed)
+    model = NGDTransformer(construction)
+    step = batch_chunk(n, construction.layers, construction.width)
     with torch.no_grad():
-        W = NGDTransformer(construction).iterates(pb.Z0).numpy()
+        W = np.concatenate([model.iterates(pb.Z0[i:i + step]).numpy() for i in range(0, prompts, step)])
     U, _ = prompt_features(pb.Z0, construction.bias)
     direct = ngd_iterates(U.numpy(), [float(e) for e in construction.eta], construction.layers)
     return [float(v) for v in np.abs(W - direct).max(axis=(0, 2))]
@@ -137,16 +141,25 @@ def run(args) -> int:
         raise MarkovICLError(f"--layers must be at most {MAX_COMMAND_LAYERS}, got {args.layers}")
     if args.samples is not None:
         check_int("--samples", args.samples, 2)
-        from markov_icl.limits import check_mc_entries
-
-        check_mc_entries("--samples", args.samples, args.n, args.d)
     p = parse_probability(args.p)
     check_int("--looped-steps", args.looped_steps, 1)
     c = NGDConstruction(args.d, args.layers, args.eta, bias=not args.no_bias)
     if any(not e.is_number for e in c.eta):
         raise MarkovICLError("--eta must be a number")
+    from markov_icl.limits import check_mc_entries, check_prompt_entries
+
     pairs = type_vector_count(args.d, args.n)
-    exact = args.samples is None and pairs <= MAX_EXACT_PAIRS
+    # exact sums hold (pairs, L + 1, 2^(d+1)) float arrays: at most MAX_EXACT_ENTRIES entries
+    exact = args.samples is None and pairs <= MAX_EXACT_PAIRS \
+        and pairs * (args.layers + 1) * 2 ** (args.d + 1) <= MAX_EXACT_ENTRIES
+    check_prompt_entries("the verification (256 prompts)", 256, args.n, args.d)
+    from markov_icl.numeric.ngd import MAX_ATTENTION_ENTRIES
+
+    if (args.n + 1) * args.n > MAX_ATTENTION_ENTRIES:
+        raise MarkovICLError(f"--n {args.n}: one prompt's attention holds (n+1) n = {(args.n + 1) * args.n:.2g} weights "
+                             f"in the torch model; at most {MAX_ATTENTION_ENTRIES:.0e}: lower --n")
+    if not exact:
+        check_mc_entries("--samples", args.samples or 20_000, args.n, args.d)
     from markov_icl.numeric.ngd import ngd_depth_table, ngd_depth_table_mc, train_looped
 
     idn = (min(args.d, 3), min(args.n, 3))

@@ -21,6 +21,8 @@ DERIVATIONS = {
     "dynamics": "markov_icl.derivations.dynamics",
     "bayes": "markov_icl.derivations.bayes",
     "softmax": "markov_icl.derivations.softmax",
+    "ngd": "markov_icl.derivations.ngd",
+    "modes": "markov_icl.derivations.modes",
 }
 
 __all__ = ["DERIVATIONS"]

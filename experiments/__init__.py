@@ -18,6 +18,7 @@ EXPERIMENTS = {
     "learners": "markov_icl.experiments.learners",
     "gap": "markov_icl.experiments.gap",
     "basins": "markov_icl.experiments.basins",
+    "emergence": "markov_icl.experiments.emergence",
 }
 
 __all__ = ["EXPERIMENTS"]

@@ -83,6 +83,27 @@ _EXPORTS = {
     "SoftmaxAttention": "markov_icl.numeric.attention",
     "constant_input": "markov_icl.symbolic.constant_input",
     "constant_input_optimum": "markov_icl.symbolic.constant_input",
+    # transformers as algorithms: normalized GD in softmax layers (theory §15)
+    "NGDConstruction": "markov_icl.symbolic.ngd",
+    "one_layer_identity": "markov_icl.symbolic.ngd",
+    "separable": "markov_icl.symbolic.ngd",
+    "NGDTransformer": "markov_icl.numeric.ngd",
+    "ngd_iterates": "markov_icl.numeric.ngd",
+    "ngd_depth_table": "markov_icl.numeric.ngd",
+    "ngd_depth_table_mc": "markov_icl.numeric.ngd",
+    "train_looped": "markov_icl.numeric.ngd",
+    # exact mode dynamics of a key-query head (theory §16; seed 003)
+    "key_query": "markov_icl.symbolic.modes",
+    "QuadraticObjective": "markov_icl.symbolic.modes",
+    "derive_modes": "markov_icl.symbolic.modes",
+    "mode_spectrum": "markov_icl.symbolic.modes",
+    "ModeSolution": "markov_icl.symbolic.modes",
+    "mode_assumption_effects": "markov_icl.numeric.modes",
+    "markov_mode_analogue": "markov_icl.numeric.modes",
+    # macroscopic measures of weight matrices (theory §17)
+    "effective_rank": "markov_icl.numeric.measures",
+    "marginal_effective_rank": "markov_icl.numeric.measures",
+    "subspace_distance": "markov_icl.numeric.measures",
     # derivation documents
     "derive": "markov_icl.derivations.report",
     "build_derivation": "markov_icl.derivations.report",

@@ -278,5 +278,16 @@ def wrapper(progress: Any):
     return wrap
 
 
-__all__ = ["Progress", "iterate", "wrapper", "human", "in_notebook", "where", "enabled", "interval", "EVERY",
+def wrapped(progress: Any, iterable: Iterable[T], desc: str) -> Iterable[T]:
+    """``iterable`` under a ``progress=`` argument (:func:`wrapper`): unchanged for None or False.
+
+    Examples:
+        >>> list(wrapped(False, range(2), "demo")), list(wrapped(True, range(2), "demo"))
+        ([0, 1], [0, 1])
+    """
+    wrap = wrapper(progress)
+    return iterable if wrap is None else wrap(iterable, desc)
+
+
+__all__ = ["Progress", "iterate", "wrapper", "wrapped", "human", "in_notebook", "where", "enabled", "interval", "EVERY",
            "ANNOUNCE_SECONDS"]

@@ -74,6 +74,7 @@ import flint
 import sympy as sp
 
 from markov_icl.errors import MarkovICLError, check_int
+from markov_icl.progress import wrapped
 from markov_icl.symbolic.laws import (
     P_SYMBOL,
     DirichletKernel,
@@ -91,13 +92,6 @@ MAX_COUNT_VECTORS = 6 * 10**6
 #: the largest n for a symbolic p (interpolation at n + 2 points, each a full exact sum)
 MAX_SYMBOLIC_P_N = 40
 
-
-def _wrapped(progress, iterable, desc):
-    """``iterable`` under a ``progress=`` argument (True, False/None, or ``progress(iterable, desc)``)."""
-    from markov_icl.progress import wrapper
-
-    wrap = wrapper(progress)
-    return iterable if wrap is None else wrap(iterable, desc)
 
 
 # ----------------------------------------------------------------------------- the law, as data
@@ -482,7 +476,7 @@ def _numeric_bayes(d: int, n: int, prior: KernelPrior, comps: list, progress=Non
     fast = S == 2
     jobs = [(w, ctxd, qd, r) for (w, ctxd, qd) in comps for r in range(S)]
     weights: dict = {}
-    for w, ctxd, qd, r in _wrapped(progress, jobs, "bayes"):
+    for w, ctxd, qd, r in wrapped(progress, jobs, "bayes"):
         part = _Sums()
         if fast and _integer_row(prior.rows[1 - r]) is not None:
             count += _sum_binary_integrated(d, n, r, ctxd, qd, prior, R, Nn, A, part)
@@ -564,7 +558,7 @@ def _symbolic_p(d: int, n: int, prior: KernelPrior, init: str, progress, start: 
     points = [sp.Rational(k, degree + 2) for k in range(1, degree + 2)]
     values: dict[str, list] = {"risk": [], "acc": [], "ey": [], "ey2": []}
     count, method = 0, ""
-    for pk in _wrapped(progress, points, "bayes(p)"):
+    for pk in wrapped(progress, points, "bayes(p)"):
         comps, _ = init_components(pk, init, 2)
         risk, acc, ey, ey2, count, method = _numeric_bayes(d, n, prior, comps)
         for key, v in zip(values, (risk, acc, ey, ey2)):

@@ -56,17 +56,9 @@ import numpy as np
 import sympy as sp
 
 from markov_icl.errors import MarkovICLError, check_int
+from markov_icl.progress import wrapped
 from markov_icl.symbolic.bayes import KernelPrior, init_components, rising_tables
 from markov_icl.symbolic.laws import check_states
-
-
-def _wrapped(progress, iterable, desc):
-    """``iterable`` under a ``progress=`` argument (True, False/None, or ``progress(iterable, desc)``)."""
-    from markov_icl.progress import wrapper
-
-    wrap = wrapper(progress)
-    return iterable if wrap is None else wrap(iterable, desc)
-
 
 #: the most (x_q, N) pairs one exact loss may hold (weights computed exactly in Python: about 30 s per million)
 MAX_TYPE_VECTORS = 2 * 10**6
@@ -222,7 +214,7 @@ class SoftmaxLoss:
         parts = [(q(w), [q(v) for v in ctxd], [q(v) for v in qd]) for w, ctxd, qd in comps]
         A0, A1, A2, qidx, vidx = [], [], [], [], []
         jobs = list(enumerate(xs))
-        for qi, xq in _wrapped(progress, jobs, "softmax weights"):
+        for qi, xq in wrapped(progress, jobs, "softmax weights"):
             cq = _transitions(xq, S)
             r = xq[-1]
             for v in range(len(Ntypes)):
@@ -265,6 +257,17 @@ class SoftmaxLoss:
         xd = self.Xt[:, d - 1]
         self.match_exact = np.arange(nx)[None, :] == self.qidx[:, None]  # (V, S^d): x_i == x_q
         self.match_last = xd[None, :] == xd[self.qidx][:, None]  # same last input state
+
+    @property
+    def A0_exact(self) -> list:
+        """The exact weights ``A_0(x_q, N)`` (python-flint ``fmpq``), one per pair, in the order of ``qidx``; they sum
+        to 1 (``A_0`` is the probability of the pair)."""
+        return self._A0_exact
+
+    @property
+    def A1_exact(self) -> list:
+        """The exact weights ``A_1(x_q, N) = E[1{pair} y_q]`` (python-flint ``fmpq``), in the order of ``qidx``."""
+        return self._A1_exact
 
     # ------------------------------------------------------------------ float64 evaluation
     def _Q(self, Q) -> np.ndarray:
@@ -404,7 +407,7 @@ def best_softmax(L: SoftmaxLoss, starts: int = 12, seed: int = 0, bound: float =
         return L.loss(Q), _theta(L.gradient(Q), d)
 
     runs = []
-    for th0 in _wrapped(progress, inits, "softmax multistart"):
+    for th0 in wrapped(progress, inits, "softmax multistart"):
         res = minimize(fun, th0, jac=True, method="L-BFGS-B", bounds=[(-bound, bound)] * k,
                        options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-11})
         runs.append((float(res.fun), res.x))

@@ -32,6 +32,7 @@ COMMANDS = {
     "bayes": "markov_icl.cli.bayes",
     "softmax": "markov_icl.cli.softmax",
     "docs": "markov_icl.cli.docs",
+    "ngd": "markov_icl.cli.ngd",
 }
 
 #: one line per subcommand for the top-level help (no module is imported to print it)
@@ -48,6 +49,7 @@ SUMMARIES = {
     "bayes": "the exact Bayes floor: risk and accuracy of the Bayes-optimal in-context predictor",
     "softmax": "exact one-layer softmax attention: loss at Q = 0, best loss, gradient flow",
     "docs": "print where the installed documentation is (the theory reference, commands, Python API)",
+    "ngd": "a softmax transformer whose layer l is the l-th normalized-GD step on the context",
 }
 
 DESCRIPTION = ("Symbolic derivation engine for in-context learning of linear self-attention on Markov-chain prompts. "

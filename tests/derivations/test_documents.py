@@ -47,7 +47,7 @@ def test_rendered_documents_cite_the_theory_reference_not_an_internal_file(name,
 def test_registry_order_is_the_papers():
     assert list(DERIVATIONS) == ["lemma_3_1", "lemma_3_2", "theorem_3_3", "theorem_3_4", "example_c16",
                                  "realizability", "theorem_4_1", "lemma_c8", "gaussian_regression", "dynamics",
-                                 "bayes", "softmax"]
+                                 "bayes", "softmax", "ngd", "modes"]
 
 
 def test_documents_state_the_published_results(document):

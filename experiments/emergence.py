@@ -35,7 +35,6 @@ Examples:
 from __future__ import annotations
 
 import math
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -242,17 +241,33 @@ def gpt2_run(config: EmergenceConfig, seed: int, test, progress=None) -> tuple[l
     return rows, summ
 
 
+#: measured seconds of one exact LSA calibration flow and of one GPT-2 training step with its recorded measures at
+#: the defaults (2-core machine, shared: the default run took 321 s)
+LSA_FLOW_SECONDS, GPT2_STEP_SECONDS = 14.0, 0.031
+
+
+def estimate_seconds(config: EmergenceConfig) -> float:
+    """A rough estimate of :func:`run`'s seconds on the CPU (:data:`LSA_FLOW_SECONDS`, :data:`GPT2_STEP_SECONDS`).
+
+    Examples:
+        >>> 100 < estimate_seconds(EmergenceConfig()) < 600
+        True
+    """
+    c = config
+    return len(c.lsa_ds) * c.lsa_seeds * LSA_FLOW_SECONDS + (c.seeds * c.steps * GPT2_STEP_SECONDS if c.gpt2 else 0.0)
+
+
 def run(config: EmergenceConfig, progress: bool = True) -> dict:
     """The calibration flows and the GPT-2 runs; returns ``{"lsa", "lsa_summary", "gpt2", "gpt2_summary"}``."""
-    from tqdm.auto import tqdm
-
     from markov_icl.numeric.multistate import sample_multistate
+    from markov_icl.progress import Progress
     from markov_icl.symbolic.laws import parse_alpha
 
     c = config
     total = len(c.lsa_ds) * c.lsa_seeds + (c.seeds * c.steps if c.gpt2 else 0)
-    bar = tqdm(total=total, desc="emergence", unit="step", disable=not progress or not sys.stderr.isatty(),
-               mininterval=1.0)
+    bar = Progress("emergence", total, unit="unit", estimate=estimate_seconds(c), enabled=progress,
+                   what=f"{len(c.lsa_ds) * c.lsa_seeds} exact LSA flows, "
+                        f"{c.seeds if c.gpt2 else 0} GPT-2 models of {c.steps} steps")
     lsa, lsa_summary = [], []
     for d in c.lsa_ds:
         for seed in range(c.lsa_seeds):

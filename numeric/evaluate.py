@@ -197,8 +197,8 @@ def effective_params(model_or_params, sign: int = 1, param=None) -> tuple[np.nda
     if hasattr(obj, "state_dict") and hasattr(obj, "forward"):  # a torch module
         from markov_icl.numeric.lsa import one_layer_params
 
-        b, A = one_layer_params(obj)
-        return sign * _to_numpy(b, "b"), _to_numpy(A, "A")
+        tb, tA = one_layer_params(obj)
+        return sign * _to_numpy(tb, "b"), _to_numpy(tA, "A")
     if isinstance(obj, dict):
         keys = set(obj)
         if {"P.0", "Q.0"} <= keys:

@@ -31,6 +31,7 @@ Examples:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -191,7 +192,7 @@ def mode_assumption_effects(law, n, gamma0: float = 1e-6, P=(20, 100, 1000, 1000
     g0 = np.full(d, float(gamma0))
     T = span * ms.half_times(g0).max()
     eps = np.sqrt(gamma0)
-    jobs = ["seed", "unbalanced", "unaligned", *[("key_label", s) for s in label_scale], *[("finite_P", p) for p in P]]
+    jobs: list[Any] = ["seed", "unbalanced", "unaligned", *[("key_label", s) for s in label_scale], *[("finite_P", p) for p in P]]
     rows = []
     for job in (progress(jobs, "assumptions") if progress else jobs):
         if job == "seed":
@@ -271,7 +272,8 @@ def markov_mode_analogue(d: int, p="1/2", n: int = 10, gamma0: float = 1e-6, spa
                            tuple(Gs))
     Afree = sp.Matrix(D, d, lambda i, j: sp.Symbol(f"a_{i}_{j}"))
     full = Parameterization("label_free", d, zfb.P, sp.ImmutableMatrix(Afree.row_join(sp.zeros(D, 1))), tuple(Afree))
-    o_zfb, o_full = optimum(zfb, sol, with_f_star=False), optimum(full, sol, with_f_star=False)
+    o_zfb = optimum(param=zfb, solution=sol, with_f_star=False)
+    o_full = optimum(param=full, solution=sol, with_f_star=False)
     Mdes, _ = zfb.design()
     Hm = sol.H_float
     Mq = np.array(Mdes.tolist(), dtype=float)
@@ -313,7 +315,8 @@ def markov_mode_analogue(d: int, p="1/2", n: int = 10, gamma0: float = 1e-6, spa
             "t_within_1e-6": float(t[near[-1] + 1]) if len(near) and near[-1] + 1 < len(t) else None,
             "f_zfb_star": str(o_zfb.f_param_star), "f_zfb_star_float": float(o_zfb.f_param_star),
             "f_label_free_star": str(o_full.f_param_star), "f_label_free_star_float": float(o_full.f_param_star),
-            "f_tilde_star": float(sol.f_tilde_star), "conservation_zero": bool(cons.is_zero_matrix), "T": T}
+            "f_tilde_star": float(sol.f_tilde_star),  # type: ignore[arg-type]
+            "conservation_zero": bool(cons.is_zero_matrix), "T": T}
 
 
 __all__ = ["ModeFlow", "mode_flow", "aligned_theta", "seed_row", "mode_assumption_effects", "markov_mode_analogue"]

@@ -23,6 +23,7 @@ Examples:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -107,6 +108,10 @@ def _torch_module():
 
     class _NGDTransformer(nn.Module):
         """See :class:`NGDTransformer`."""
+
+        W_KQ: torch.Tensor
+        W_OV: torch.Tensor
+        R: torch.Tensor
 
         def __init__(self, construction, dtype=torch.float64):
             super().__init__()
@@ -433,7 +438,8 @@ def ngd_depth_table_mc(d: int, p="1/2", n: int = 10, layers: int = 10, eta="1/2"
     chunk = min(chunk, batch_chunk(n, layers, c.width))
     law = _law(p, kernel, init)
     g = torch.Generator().manual_seed(seed)
-    acc, sq, ll, cl, cosm, rat, sepv, bacc, bsq, lacc, lsq = ([] for _ in range(11))
+    cols: list[list[Any]] = [[] for _ in range(11)]
+    acc, sq, ll, cl, cosm, rat, sepv, bacc, bsq, lacc, lsq = cols
     ties = 0
     sep_cache: dict = {}
     chunks = [min(chunk, samples - s) for s in range(0, samples, chunk)]
@@ -496,7 +502,7 @@ def ngd_depth_table_mc(d: int, p="1/2", n: int = 10, layers: int = 10, eta="1/2"
     stats = {k: ms(v) for k, v in (("accuracy", acc), ("squared_loss", sq), ("log_loss", ll), ("context_loss", cl),
                                       ("cos_max_margin", cosm), ("margin_ratio", rat))}
     for layer in range(layers + 1):
-        row = {"layer": layer}
+        row: dict[str, Any] = {"layer": layer}
         for k, (mean, se) in stats.items():
             if k in ("cos_max_margin", "margin_ratio") and layer == 0:
                 continue
@@ -538,8 +544,8 @@ class LoopedResult:
     other_blocks: float
     accuracy: list
     construction_accuracy: list
-    W_KQ: np.ndarray = field(repr=False, default=None)
-    W_OV: np.ndarray = field(repr=False, default=None)
+    W_KQ: np.ndarray | None = field(repr=False, default=None)
+    W_OV: np.ndarray | None = field(repr=False, default=None)
 
 
 def train_looped(d: int = 1, n: int = 10, eta="1/2", layers: int = 10, p="1/2", steps: int = 3000, batch: int = 256,
@@ -606,7 +612,9 @@ def train_looped(d: int = 1, n: int = 10, eta="1/2", layers: int = 10, p="1/2", 
         U, xq = prompt_features(pb.Z0, bias)
         direct = ngd_iterates(U.numpy(), e, layers)
         y = pb.y.double().numpy()
-        errs, acc_loop, acc_ref = [], [], []
+        errs: list[float] = []
+        acc_loop: list[float] = []
+        acc_ref: list[float] = []
         for layer in range(1, layers + 1):
             H = apply(H)
             w = H[:, -1, Wslot].numpy()

@@ -95,9 +95,11 @@ class PopulationLoss:
         if not isinstance(param, Parameterization):
             raise MarkovICLError(f"PopulationLoss needs a Parameterization (e.g. preset('sparse', d)), got "
                                  f"{type(param).__name__}")
-        if not isinstance(solution, Solution) or not solution.is_numeric:
+        quadratic = all(hasattr(solution, a) for a in ("d", "is_numeric", "H_domain", "beta", "E_y2"))
+        if not (isinstance(solution, Solution) or quadratic) or not solution.is_numeric:
             raise MarkovICLError("PopulationLoss needs the objective at a numeric point (solve(d, p, n) with p and n "
-                                 f"given), got {type(solution).__name__}")
+                                 "given, or an exact quadratic objective with d, is_numeric, H_domain, beta, E_y2), got "
+                                 f"{type(solution).__name__}")
         if solution.d != param.d:
             raise MarkovICLError(f"the parameterization has d = {param.d} but the objective d = {solution.d}")
         self.param, self.solution = param, solution
@@ -126,7 +128,8 @@ class PopulationLoss:
     def __repr__(self) -> str:
         """Short: the parameterization, the point and the size (the polynomial itself: :meth:`as_expr`)."""
         sol = self.solution
-        return (f"PopulationLoss(param={self.param.name!r}, d={sol.d}, p={sol.p}, n={sol.n}, "
+        return (f"PopulationLoss(param={self.param.name!r}, d={sol.d}, p={getattr(sol, 'p', None)}, "
+                f"n={getattr(sol, 'n', None)}, "
                 f"{len(self.symbols)} parameters, {len(self.loss.terms())} terms)")
     def _point(self, theta) -> list:
         vals = list(np.asarray(theta, dtype=object).reshape(-1))

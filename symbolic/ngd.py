@@ -61,6 +61,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 from itertools import product
+from typing import Any
 
 import numpy as np
 import sympy as sp
@@ -153,7 +154,7 @@ class NGDConstruction:
 
     d: int
     layers: int = 1
-    eta: object = 1
+    eta: Any = 1   # a number, a string or a sequence of L of them; a tuple of SymPy numbers after __post_init__
     bias: bool = True
 
     def __post_init__(self):

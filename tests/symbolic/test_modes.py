@@ -100,4 +100,4 @@ def test_label_column_is_useless_for_gaussian_prompts_exactly():
     P[2, 2] = 1
     full = Parameterization("label_free", 2, sp.ImmutableMatrix(P), sp.ImmutableMatrix(A.row_join(sp.zeros(D, 1))),
                             tuple(A))
-    assert optimum(full, law, n=10).f_param_star == restricted_optimum_closed_form(law, 2, 10)[1]
+    assert optimum(n=10, param=full, law=law).f_param_star == restricted_optimum_closed_form(law, 2, 10)[1]

@@ -259,9 +259,9 @@ def iterate(iterable: Iterable[T], desc: str, total: int | None = None, **option
         yield from bar.iterate(iterable)
 
 
-def wrapper(progress: Any):
+def wrapper(progress: Any, unit: str = "start"):
     """A ``progress=`` argument as ``wrap(iterable, desc) -> iterable``, or None for no report: True gives
-    :func:`iterate` (no start line: the caller announces long work), a callable is used as it is.
+    :func:`iterate` counting ``unit`` (no start line: the caller announces long work), a callable is used as it is.
 
     Examples:
         >>> wrapper(False) is None, list(wrapper(True)(range(2), "demo"))
@@ -273,19 +273,19 @@ def wrapper(progress: Any):
         return None
 
     def wrap(iterable, desc):
-        return iterate(iterable, desc, unit="start", announce=False)
+        return iterate(iterable, desc, unit=unit, announce=False)
 
     return wrap
 
 
-def wrapped(progress: Any, iterable: Iterable[T], desc: str) -> Iterable[T]:
-    """``iterable`` under a ``progress=`` argument (:func:`wrapper`): unchanged for None or False.
+def wrapped(progress: Any, iterable: Iterable[T], desc: str, unit: str = "start") -> Iterable[T]:
+    """``iterable`` under a ``progress=`` argument (:func:`wrapper`, counting ``unit``): unchanged for None or False.
 
     Examples:
         >>> list(wrapped(False, range(2), "demo")), list(wrapped(True, range(2), "demo"))
         ([0, 1], [0, 1])
     """
-    wrap = wrapper(progress)
+    wrap = wrapper(progress, unit)
     return iterable if wrap is None else wrap(iterable, desc)
 
 

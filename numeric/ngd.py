@@ -264,6 +264,8 @@ def _sigmoid(x):
 
 #: the most distinct contexts fitted by logistic regression in an exact table (about 1 ms per fit)
 MAX_LOGISTIC_FITS = 5000
+#: the Monte Carlo prompts of the logistic reference beyond MAX_LOGISTIC_FITS distinct contexts
+LOGISTIC_SAMPLES = 4000
 
 #: |logit| below this is a tie (the prediction is a coin flip); logits in [TIE, 1e-6] are reported as near ties
 TIE = 1e-9
@@ -287,7 +289,7 @@ def _logistic_fits(types_x: np.ndarray, types_y: np.ndarray, counts: np.ndarray,
 
     out = np.empty((len(counts), len(inputs)))
     rows = range(len(counts))
-    for v in wrapped(progress, rows, "logistic regression fits"):
+    for v in wrapped(progress, rows, "logistic regression fits", unit="fit"):
         c = counts[v]
         keep = c > 0
         ys = types_y[keep]
@@ -302,7 +304,7 @@ def _logistic_fits(types_x: np.ndarray, types_y: np.ndarray, counts: np.ndarray,
 
 
 def ngd_depth_table(d: int, p="1/2", n: int = 10, layers: int = 10, eta="1/2", bias: bool = True, kernel: str = "uniform",
-                init: str = "iid", logistic: bool = True, bayes: bool = True, logistic_samples: int = 4000,
+                init: str = "iid", logistic: bool = True, bayes: bool = True, logistic_samples: int = LOGISTIC_SAMPLES,
                 seed: int = 0, progress=None) -> NGDDepthTable:
     """Exact expected accuracy and losses of the NGD transformer at depths ``0..L`` on binary Markov prompts.
 
@@ -444,7 +446,7 @@ def ngd_depth_table_mc(d: int, p="1/2", n: int = 10, layers: int = 10, eta="1/2"
     sep_cache: dict = {}
     chunks = [min(chunk, samples - s) for s in range(0, samples, chunk)]
     bp = BayesPredictor(kernel, 2)
-    for size in wrapped(progress, chunks, "ngd monte carlo"):
+    for size in wrapped(progress, chunks, "ngd monte carlo", unit="chunk"):
         pb = sample_prompts(law, d, n, size, generator=g)
         y = pb.y.double().numpy()
         with torch.no_grad():
@@ -597,7 +599,7 @@ def train_looped(d: int = 1, n: int = 10, eta="1/2", layers: int = 10, p="1/2", 
 
     losses = []
     it = range(check_int("steps", steps, 1))
-    for _ in wrapped(progress, it, "looped layer"):
+    for _ in wrapped(progress, it, "looped layer", unit="step"):
         _, H, target = batch_of(batch)
         loss = ((apply(H)[:, -1] - target) ** 2).sum(-1).mean()
         opt.zero_grad()

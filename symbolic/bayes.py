@@ -476,7 +476,7 @@ def _numeric_bayes(d: int, n: int, prior: KernelPrior, comps: list, progress=Non
     fast = S == 2
     jobs = [(w, ctxd, qd, r) for (w, ctxd, qd) in comps for r in range(S)]
     weights: dict = {}
-    for w, ctxd, qd, r in wrapped(progress, jobs, "bayes"):
+    for w, ctxd, qd, r in wrapped(progress, jobs, "bayes", unit="sum"):
         part = _Sums()
         if fast and _integer_row(prior.rows[1 - r]) is not None:
             count += _sum_binary_integrated(d, n, r, ctxd, qd, prior, R, Nn, A, part)
@@ -558,7 +558,7 @@ def _symbolic_p(d: int, n: int, prior: KernelPrior, init: str, progress, start: 
     points = [sp.Rational(k, degree + 2) for k in range(1, degree + 2)]
     values: dict[str, list] = {"risk": [], "acc": [], "ey": [], "ey2": []}
     count, method = 0, ""
-    for pk in wrapped(progress, points, "bayes(p)"):
+    for pk in wrapped(progress, points, "bayes(p)", unit="point"):
         comps, _ = init_components(pk, init, 2)
         risk, acc, ey, ey2, count, method = _numeric_bayes(d, n, prior, comps)
         for key, v in zip(values, (risk, acc, ey, ey2)):

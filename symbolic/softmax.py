@@ -214,7 +214,7 @@ class SoftmaxLoss:
         parts = [(q(w), [q(v) for v in ctxd], [q(v) for v in qd]) for w, ctxd, qd in comps]
         A0, A1, A2, qidx, vidx = [], [], [], [], []
         jobs = list(enumerate(xs))
-        for qi, xq in wrapped(progress, jobs, "softmax weights"):
+        for qi, xq in wrapped(progress, jobs, "softmax weights", unit="query"):
             cq = _transitions(xq, S)
             r = xq[-1]
             for v in range(len(Ntypes)):

@@ -121,3 +121,19 @@ def test_a_delayed_start_line_is_not_printed_for_work_that_stops_at_once():
     with Progress("work", estimate=60, what="long work", stream=log, every=5, delay=0.1):
         time.sleep(0.3)
     assert log.getvalue().splitlines()[0] == "work: long work; estimated 60 s"
+
+
+def test_ngd_and_softmax_announce_the_sizes_that_run_long():
+    """The commands' own estimates against run times measured on the 2-core machine (`markov-icl ngd ... --json`
+    and `markov-icl softmax ...`, 2026-12-03): work measured at 10 s or more gets a start line (estimate >= 10 s),
+    work measured at about 4 s does not, and no estimate is off by more than a factor of 3."""
+    from markov_icl.cli import ngd, softmax
+    from markov_icl.symbolic.softmax import type_vector_count
+
+    measured = {(1, 10, 0): 4.0, (2, 8, 0): 10.2, (3, 4, 0): 16.9, (2, 10, 0): 11.8, (1, 10, 1000): 16.7}  # s
+    for (d, n, steps), seconds in measured.items():
+        est = ngd.estimate_seconds(d, n, True, type_vector_count(d, n), 20_000, True, steps)
+        assert (est >= progress.ANNOUNCE_SECONDS) == (seconds >= 10), (d, n, steps, est)
+        assert seconds / 3 < est < 3 * seconds, (d, n, steps, est)
+    assert 40 / 3 < ngd.estimate_seconds(2, 30, False, 0, 20_000, True, 0) < 3 * 40   # Monte Carlo: 41 s
+    assert 40 / 3 < softmax.estimate_seconds(type_vector_count(2, 12), 12) < 3 * 40       # softmax --d 2 --n 12: 40 s

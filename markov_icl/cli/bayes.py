@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from markov_icl.cli.options import add_law_options
 from markov_icl.errors import MarkovICLError, check_int, int_option
 from markov_icl.symbolic.bayes import MAX_COUNT_VECTORS, bayes, count_vector_bound
 
@@ -42,10 +43,7 @@ def register(sub, argv=()) -> None:
     ap.add_argument("--p", default=None, help="initial-state probability, exact (e.g. 1/2); symbolic if omitted "
                                               "(a polynomial in p); not used with --states > 2")
     ap.add_argument("--n", type=int_option, required=True, help="number of context chains n >= 1")
-    ap.add_argument("--kernel", default="uniform",
-                    help="uniform | beta:AA,BA,AC,BC | fixed:A,C | dirichlet:ALPHA (numeric parameters)")
-    ap.add_argument("--init", default="iid", help="iid | query_conditional:PI0,PI1 | example_c5 (binary chains)")
-    ap.add_argument("--states", type=int_option, default=2, help="number of chain states S >= 2 (default 2)")
+    add_law_options(ap, states=True)
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.set_defaults(func=run)
 

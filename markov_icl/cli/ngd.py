@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from markov_icl.cli.options import add_law_options
 from markov_icl.errors import MarkovICLError, check_int, int_option
 
 #: the most pairs of an exact depth table (beyond it: Monte Carlo); about 3e-5 s per pair and layer
@@ -13,6 +14,29 @@ MAX_EXACT_PAIRS = 200_000
 MAX_EXACT_ENTRIES = 5 * 10**7
 #: the most layers the command evaluates
 MAX_COMMAND_LAYERS = 1000
+
+#: measured seconds on the 2-core machine (d = 1..3, n up to 30): start-up, identity and verification; per exact
+#: pair and chain type; per distinct context of the exact logistic fits; per Monte Carlo prompt without and with
+#: its logistic fit; per Adam step of the looped layer
+SECONDS_FIXED, SECONDS_PER_PAIR_TYPE, SECONDS_PER_FIT = 3.0, 1.5e-5, 1.6e-3
+SECONDS_PER_MC_PROMPT, SECONDS_PER_MC_FIT, SECONDS_PER_LOOPED_STEP = 1e-4, 1.7e-3, 1.6e-2
+
+
+def estimate_seconds(d: int, n: int, exact: bool, pairs: int, samples: int, logistic: bool, looped_steps: int) -> float:
+    """The command's expected run time on the 2-core machine (the rates above, scaled by the sizes asked for)."""
+    from math import comb
+
+    from markov_icl.numeric.ngd import LOGISTIC_SAMPLES, MAX_LOGISTIC_FITS
+
+    if exact:
+        t = pairs * 2 ** (d + 1) * SECONDS_PER_PAIR_TYPE
+        contexts = comb(n + 2 ** (d + 1) - 1, n)      # distinct contexts: one weighted fit each, else Monte Carlo
+        if logistic:
+            t += contexts * SECONDS_PER_FIT if contexts <= MAX_LOGISTIC_FITS \
+                else LOGISTIC_SAMPLES * (SECONDS_PER_MC_PROMPT + SECONDS_PER_MC_FIT)
+    else:
+        t = samples * (SECONDS_PER_MC_PROMPT + (SECONDS_PER_MC_FIT if logistic else 0.0))
+    return SECONDS_FIXED + t + looped_steps * SECONDS_PER_LOOPED_STEP
 
 
 def verify_layers(construction, n: int, p, prompts: int = 256, seed: int = 0, kernel: str = "uniform",
@@ -113,8 +137,7 @@ def register(sub, argv=()) -> None:
     ap.add_argument("--layers", type=int_option, required=True, help="number of layers L >= 1")
     ap.add_argument("--eta", default="1/2", help="NGD step size, exact (default 1/2)")
     ap.add_argument("--p", default="1/2", help="initial-state probability, exact (default 1/2)")
-    ap.add_argument("--kernel", default="uniform", help="uniform | beta:AA,BA,AC,BC | fixed:A,C")
-    ap.add_argument("--init", default="iid", help="iid | query_conditional:PI0,PI1 | example_c5")
+    add_law_options(ap, states=False)
     ap.add_argument("--no-bias", action="store_true", help="drop the constant feature from psi")
     ap.add_argument("--samples", type=int_option, default=None,
                     help="Monte Carlo prompts (default: exact sums where they have at most 2e5 pairs, else 20000)")
@@ -129,7 +152,7 @@ def register(sub, argv=()) -> None:
 def run(args) -> int:
     """Build, verify, tabulate, print."""
     from markov_icl.symbolic.laws import parse_probability
-    from markov_icl.symbolic.ngd import NGDConstruction, one_layer_identity
+    from markov_icl.symbolic.ngd import NGDConstruction
     from markov_icl.symbolic.softmax import type_vector_count
 
     check_int("--d", args.d, 1)
@@ -157,9 +180,34 @@ def run(args) -> int:
     if (args.n + 1) * args.n > MAX_ATTENTION_ENTRIES:
         raise MarkovICLError(f"--n {args.n}: one prompt's attention holds (n+1) n = {(args.n + 1) * args.n:.2g} weights "
                              f"in the torch model; at most {MAX_ATTENTION_ENTRIES:.0e}: lower --n")
+    samples = args.samples or 20_000
     if not exact:
-        check_mc_entries("--samples", args.samples or 20_000, args.n, args.d)
+        check_mc_entries("--samples", samples, args.n, args.d)
+    if args.looped and (args.kernel != "uniform" or args.init != "iid"):
+        raise MarkovICLError("--looped trains on the uniform kernel with i.i.d. initial states")
+    from markov_icl.progress import Progress
+
+    est = estimate_seconds(args.d, args.n, exact, pairs, samples, not args.no_logistic,
+                           args.looped_steps if args.looped else 0)
+    what = (f"{args.layers} layers; exact sums over {pairs:.2g} (query, type counts) pairs" if exact
+            else f"{args.layers} layers; Monte Carlo over {samples} prompts") \
+        + ("" if args.no_logistic else ", logistic regression") \
+        + (f", the looped layer ({args.looped_steps} steps)" if args.looped else "") + " (2-core machine)"
+    with Progress("ngd", estimate=est, enabled=est >= 10, delay=1.0, what=what):
+        res = _compute(args, c, p, exact, samples)
+    if args.json:
+        from markov_icl.errors import check_finite
+
+        print(json.dumps(check_finite(res, "ngd"), allow_nan=False))
+    else:
+        print(format_result(res))
+    return 0
+
+
+def _compute(args, c, p, exact: bool, samples: int) -> dict:
+    """The identity, the verification, the depth table and (with --looped) the looped layer, as the JSON object."""
     from markov_icl.numeric.ngd import ngd_depth_table, ngd_depth_table_mc, train_looped
+    from markov_icl.symbolic.ngd import one_layer_identity
 
     idn = (min(args.d, 3), min(args.n, 3))
     diff = one_layer_identity(*idn, bias=c.bias)
@@ -168,7 +216,7 @@ def run(args) -> int:
         table = ngd_depth_table(args.d, p, args.n, args.layers, c.eta, c.bias, args.kernel, args.init,
                             logistic=not args.no_logistic, seed=args.seed, progress=True)
     else:
-        table = ngd_depth_table_mc(args.d, p, args.n, args.layers, c.eta, c.bias, samples=args.samples or 20_000,
+        table = ngd_depth_table_mc(args.d, p, args.n, args.layers, c.eta, c.bias, samples=samples,
                                seed=args.seed, kernel=args.kernel, init=args.init, logistic=not args.no_logistic,
                                progress=True)
     res = {"d": args.d, "n": args.n, "p": str(p), "kernel": args.kernel, "init": args.init,
@@ -179,21 +227,13 @@ def run(args) -> int:
                             "holds_1e-10": max(errs) < 1e-10},
            "table": table.to_dict()}
     if args.looped:
-        if args.kernel != "uniform" or args.init != "iid":
-            raise MarkovICLError("--looped trains on the uniform kernel with i.i.d. initial states")
         lp = train_looped(args.d, args.n, c.eta[0], args.layers, p, steps=args.looped_steps, seed=args.seed,
                           bias=c.bias, progress=True)
         res["looped"] = {"steps": args.looped_steps, "eval_prompts": 2000, "final_loss": lp.losses[-1],
                          "one_step_error": lp.one_step_error, "iterate_error": lp.iterate_error,
                          "weight_error": lp.weight_error, "other_blocks": lp.other_blocks, "accuracy": lp.accuracy,
                          "construction_accuracy": lp.construction_accuracy}
-    if args.json:
-        from markov_icl.errors import check_finite
-
-        print(json.dumps(check_finite(res, "ngd"), allow_nan=False))
-    else:
-        print(format_result(res))
-    return 0
+    return res
 
 
-__all__ = ["register", "run", "format_result", "verify_layers"]
+__all__ = ["register", "run", "format_result", "verify_layers", "estimate_seconds"]

@@ -8,12 +8,15 @@ import math
 
 import numpy as np
 
+from markov_icl.cli.options import add_law_options
 from markov_icl.errors import MarkovICLError, check_int, float_option, int_option
 from markov_icl.limits import MAX_STARTS, check_at_most, check_seed
 from markov_icl.symbolic.softmax import MAX_TYPE_VECTORS, SoftmaxLoss, best_softmax, softmax_flow, type_vector_count
 
 #: measured seconds per (x_q, N) pair of the exact weights (2-core machine; docs/benchmarks.md)
 SECONDS_PER_VECTOR = 3e-5
+#: measured seconds per pair of one multistart L-BFGS run (2-core machine: 0.9e-5 to 2.6e-5 at d = 1..3, n up to 80)
+SECONDS_PER_VECTOR_START = 2e-5
 
 #: the longest gradient flow accepted (in the loss's time units; the d <= 2 flows settle before t = 1e4)
 MAX_FLOW_TIME = 1e6
@@ -53,6 +56,12 @@ def format_result(res: dict) -> str:
     return "\n".join(lines)
 
 
+def estimate_seconds(size: int, starts: int, flow: bool = False) -> float:
+    """The command's expected run time on the 2-core machine: ``size`` (query, type counts) pairs, ``starts``
+    multistart runs, and the gradient flow when asked (the rates above)."""
+    return size * SECONDS_PER_VECTOR + starts * (0.05 + size * SECONDS_PER_VECTOR_START) + (size * 1e-4 if flow else 0.0)
+
+
 def register(sub, argv=()) -> None:
     """Add the ``softmax`` subcommand."""
     ap = sub.add_parser("softmax", help="exact one-layer softmax attention: loss at Q = 0, best loss, gradient flow",
@@ -63,9 +72,7 @@ def register(sub, argv=()) -> None:
     ap.add_argument("--d", type=int_option, required=True, help="chain input length d >= 1")
     ap.add_argument("--p", default=None, help="initial-state probability, exact (binary chains)")
     ap.add_argument("--n", type=int_option, required=True, help="number of context chains n >= 1")
-    ap.add_argument("--kernel", default="uniform", help="uniform | beta:AA,BA,AC,BC | fixed:A,C | dirichlet:ALPHA")
-    ap.add_argument("--init", default="iid", help="iid | query_conditional:PI0,PI1 | example_c5 (binary chains)")
-    ap.add_argument("--states", type=int_option, default=2, help="number of chain states S >= 2 (default 2)")
+    add_law_options(ap, states=True)
     ap.add_argument("--starts", type=int_option, default=12, help="multistart runs (default 12)")
     ap.add_argument("--seed", type=int_option, default=0, help="seed of the random starts")
     ap.add_argument("--flow", type=float_option, default=None, metavar="T",
@@ -96,7 +103,7 @@ def run(args) -> int:
                              f"type counts) pairs; at most {MAX_TYPE_VECTORS:.0e}: lower --n or --d")
     from markov_icl.progress import Progress
 
-    est = size * SECONDS_PER_VECTOR + args.starts * (0.05 + size * 2e-6) + (0 if args.flow is None else size * 1e-4)
+    est = estimate_seconds(size, args.starts, args.flow is not None)
     with Progress("softmax", estimate=est, enabled=est >= 10, delay=1.0,
                   what=f"exact weights of {size:.2g} (query, type counts) pairs, {args.starts} starts"
                        + ("" if args.flow is None else f", the flow to t = {args.flow:g}") + " (2-core machine)"):
@@ -161,4 +168,4 @@ def _write_flow(out, flow, res: dict) -> None:
     save_figure(fig, out / "flow.png")
 
 
-__all__ = ["register", "run", "format_result"]
+__all__ = ["register", "run", "format_result", "estimate_seconds"]

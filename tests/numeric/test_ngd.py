@@ -87,6 +87,21 @@ def test_at_d1_one_step_and_every_later_one_is_the_bayes_decision():
     assert {r["accuracy_exact"] for r in t.rows[1:]} == {t.reference["bayes_accuracy_exact"]}
 
 
+def test_every_depth_and_logistic_regression_stay_behind_the_bayes_floor_at_d2():
+    """No in-context learner beats the Bayes rule: at every depth the construction's exact accuracy is at most the
+    Bayes accuracy and its squared loss at least the Bayes risk; the same for the exactly weighted logistic fits.
+    At d = 2 the floor is strict: one NGD step is already behind it."""
+    t = ngd_depth_table(2, "1/2", 4, 4)
+    ref = t.reference
+    b_acc, b_risk = sp.Rational(ref["bayes_accuracy_exact"]), sp.Rational(ref["bayes_risk_exact"])
+    for r in t.rows:
+        assert sp.Rational(r["accuracy_exact"]) <= b_acc, r
+        assert r["squared_loss"] >= float(b_risk) - 1e-12, r
+    assert sp.Rational(t.rows[1]["accuracy_exact"]) < b_acc
+    assert sp.Rational(ref["logistic_accuracy_exact"]) <= b_acc
+    assert ref["logistic_squared_loss"] >= float(b_risk) - 1e-12
+
+
 def test_monte_carlo_table_agrees_with_the_exact_sums():
     ex = ngd_depth_table(2, "1/2", 3, 3, logistic=False)
     mc = ngd_depth_table_mc(2, "1/2", 3, 3, samples=6000, seed=1, logistic=False)

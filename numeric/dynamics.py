@@ -125,17 +125,19 @@ def flow_crossing(grad, loss, theta0, level: float, t_end: float, rtol: float = 
     return times[0] if times else None
 
 
-def interpolated_crossing(t, y, level: float, start: int = 0) -> float | None:
-    """The first time at or after index ``start`` when the sampled curve ``y(t)`` falls to ``level``: the first
-    sample ``i >= start`` with ``y[i] <= level``, then linear interpolation between samples ``i - 1`` and ``i``
-    (``t[0]`` when ``i = 0``); None if no sample reaches the level.
+def interpolated_crossing(t, y, level: float, start: int = 0, rising: bool = False) -> float | None:
+    """The first time at or after index ``start`` when the sampled curve ``y(t)`` falls to ``level`` (with
+    ``rising``: rises to it): the first sample ``i >= start`` with ``y[i] <= level`` (``>=``), then linear
+    interpolation between samples ``i - 1`` and ``i`` (``t[0]`` when ``i = 0``); None if no sample reaches the level.
 
     Examples:
         >>> interpolated_crossing(np.array([0.0, 1.0, 2.0]), np.array([1.0, 0.5, 0.0]), 0.25)
         1.5
+        >>> interpolated_crossing([0.0, 1.0, 2.0], [0.0, 0.5, 1.0], 0.75, rising=True)
+        1.5
     """
     t, y = np.asarray(t, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    below = np.nonzero(y[start:] <= level)[0]
+    below = np.nonzero(y[start:] >= level if rising else y[start:] <= level)[0]
     if not len(below):
         return None
     i = start + int(below[0])

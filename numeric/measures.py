@@ -118,15 +118,12 @@ def dip(t, values) -> dict:
 
 
 def _crossing(t, v, level, falling: bool) -> float:
-    """The first time ``v`` crosses ``level`` (linear interpolation between samples)."""
-    hit = np.flatnonzero(v <= level) if falling else np.flatnonzero(v >= level)
-    if not len(hit):
-        return float("nan")
-    j = int(hit[0])
-    if j == 0:
-        return float(t[0])
-    v0, v1 = v[j - 1], v[j]
-    return float(t[j - 1] + (level - v0) / (v1 - v0) * (t[j] - t[j - 1])) if v1 != v0 else float(t[j])
+    """The first time ``v`` crosses ``level`` (:func:`~markov_icl.numeric.dynamics.interpolated_crossing`), NaN if
+    it never does."""
+    from markov_icl.numeric.dynamics import interpolated_crossing
+
+    hit = interpolated_crossing(t, v, level, rising=not falling)
+    return float("nan") if hit is None else hit
 
 
 def loss_drop(t, loss) -> dict:

@@ -101,19 +101,11 @@ def aligned_theta(p0, q0, R=None, label_column=None) -> np.ndarray:
 
 
 def _half_times(t, gam, target) -> list:
-    out = []
-    for a in range(gam.shape[1]):
-        above = np.flatnonzero(gam[:, a] >= target[a] / 2)
-        if not len(above):
-            out.append(float("nan"))
-            continue
-        i = above[0]
-        if i == 0:
-            out.append(0.0)
-            continue
-        g0, g1 = gam[i - 1, a], gam[i, a]
-        out.append(float(t[i - 1] + (target[a] / 2 - g0) / (g1 - g0) * (t[i] - t[i - 1])))
-    return out
+    """Per mode (column of ``gam``), the first time it rises to half its ``target`` (NaN if it never does)."""
+    from markov_icl.numeric.dynamics import interpolated_crossing
+
+    hits = [interpolated_crossing(t, gam[:, a], target[a] / 2, rising=True) for a in range(gam.shape[1])]
+    return [float("nan") if h is None else h for h in hits]
 
 
 def _row(name: str, fl: ModeFlow, pred_loss, pred_gamma, ms, f_star: float, note: str = "") -> dict:

@@ -496,7 +496,6 @@ def _crossing(sol, L: SoftmaxLoss, i: int, target: float, ts) -> float:
     if i == 0:
         return 0.0
     lo, hi = float(ts[i - 1]), float(ts[i])
-    d = L.d
 
     def att(t):
         return L.expected_attention(L._Q(sol.sol(t)))["exact"] - target
@@ -509,7 +508,6 @@ def _crossing(sol, L: SoftmaxLoss, i: int, target: float, ts) -> float:
             lo, flo = mid, fm
         else:
             hi = mid
-    del d
     return 0.5 * (lo + hi)
 
 

@@ -63,6 +63,15 @@ def _rows(out: Path) -> list[dict]:
         return list(csv.DictReader(fh))
 
 
+def _running(pids: Path, rows: list[dict]) -> set[str]:
+    """The cells started (a worker's pid file names its latest cell) and not finished (no row yet)."""
+    started = set()
+    for f in pids.iterdir():
+        with contextlib.suppress(OSError, ValueError):  # a file being written
+            started.add(sweep.cell_id(json.loads(f.read_text())))
+    return started - {r["cell"] for r in rows}
+
+
 def test_sweep_on_two_nodes_survives_losing_one(tmp_path):
     ray_bin = Path(sys.executable).with_name("ray")
     if not ray_bin.exists():
@@ -91,17 +100,18 @@ def test_sweep_on_two_nodes_survives_losing_one(tmp_path):
         spec_file = tmp_path / "s.toml"
         spec_file.write_text(GRID)
         out = tmp_path / "out"
-        driver_env = {**env, "MARKOV_ICL_SWEEP_DELAY": "3"}
+        pids = tmp_path / "pids"  # each Ray worker names the cell it starts here (run_cell's test hook)
+        pids.mkdir()
+        driver_env = {**env, "MARKOV_ICL_SWEEP_DELAY": "3", "MARKOV_ICL_SWEEP_PIDS": str(pids)}
         time.sleep(8)  # the second raylet registers with the head
         driver = subprocess.Popen([sys.executable, "-m", "markov_icl", "sweep", str(spec_file), "--out", str(out),
                                    "--address", address, "--retries", "2"], env=driver_env, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True)
         killed_at = None
-        while driver.poll() is None:  # once both nodes have finished a cell, the second node is killed
+        while driver.poll() is None:  # once both nodes have finished a cell and both run one, the second is killed
             rows = _rows(out) if (out / "results.csv").exists() else []
-            if killed_at is None and len({r["node"] for r in rows}) >= 2:
-                time.sleep(0.5)  # it has taken its next cell
-                os.killpg(worker.pid, signal.SIGKILL)
+            if killed_at is None and len({r["node"] for r in rows}) >= 2 and len(_running(pids, rows)) >= 2:
+                os.killpg(worker.pid, signal.SIGKILL)  # one CPU a node: two cells in flight = one on each node
                 killed_at = len(rows)
             time.sleep(0.1)
         stdout, stderr = driver.communicate()
